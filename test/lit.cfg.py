@@ -1,0 +1,53 @@
+# -*- Python -*-
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "CIRC"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".circ", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.circ_obj_root, "test")
+# Unit/ has its own config (GoogleTest format); Inputs/ hold data, not tests.
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%circ_src_root", config.circ_src_root))
+config.substitutions.append(
+    ("%mlir_c_runner_utils",
+     os.path.join(config.mlir_lib_dir, "libmlir_c_runner_utils.so")))
+config.substitutions.append(
+    ("%mlir_runner_utils",
+     os.path.join(config.mlir_lib_dir, "libmlir_runner_utils.so")))
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+tool_dirs = [config.circ_tools_dir, config.llvm_tools_dir]
+tools = ["circ-opt", "circc"]
+# CIRC_VERIFY_ROUNDTRIP=1 turns every circ-opt run into a printer/parser
+# round-trip check as well, as CIRCT does.
+if os.environ.get("CIRC_VERIFY_ROUNDTRIP"):
+    tools = [ToolSubst("circ-opt", command="circ-opt",
+                       extra_args=["--verify-roundtrip"]), "circc"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The examples directory is part of the suite: every example carries RUN lines.
+config.substitutions.append(("%examples", os.path.join(config.circ_src_root,
+                                                       "examples")))
+
+# GPU features: `ptxas` where the CUDA toolkit's assembler exists, `cuda-gpu`
+# only where a driver and a device are present.
+cuda_root = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+ptxas = shutil.which("ptxas") or os.path.join(cuda_root, "bin", "ptxas")
+if os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+    config.environment["CUDA_HOME"] = cuda_root
+if os.path.exists("/dev/nvidia0") and any(
+        os.path.exists(os.path.join(d, "libcuda.so.1"))
+        for d in ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/cuda/compat"]):
+    config.available_features.add("cuda-gpu")
