@@ -61,10 +61,15 @@ def Circ_Ablation : I32EnumAttr<"Ablation",
   let genSpecializedAttr = 0;
 }
 
-def Circ_NodeLocationAttr : EnumAttr<Circ_Dialect, Circ_NodeLocation, "loc_kind">;
-def Circ_SparseLayoutAttr : EnumAttr<Circ_Dialect, Circ_SparseLayout, "layout">;
-def Circ_UnitAxisAttr : EnumAttr<Circ_Dialect, Circ_UnitAxis, "axis">;
-def Circ_AblationAttr : EnumAttr<Circ_Dialect, Circ_Ablation, "ablation">;
+class Circ_EnumAttr<EnumAttrInfo info, string mnemonic>
+    : EnumAttr<Circ_Dialect, info, mnemonic> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Circ_NodeLocationAttr : Circ_EnumAttr<Circ_NodeLocation, "site">;
+def Circ_SparseLayoutAttr : Circ_EnumAttr<Circ_SparseLayout, "layout">;
+def Circ_UnitAxisAttr : Circ_EnumAttr<Circ_UnitAxis, "axis">;
+def Circ_AblationAttr : Circ_EnumAttr<Circ_Ablation, "ablation">;
 
 //===----------------------------------------------------------------------===//
 // #circ.sparsity
