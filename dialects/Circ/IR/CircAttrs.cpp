@@ -9,19 +9,30 @@
 using namespace mlir;
 using namespace mlir::circ;
 
-// Densities are written as plain decimals (`1.562500e-02`); APFloat storage
-// keeps the attribute hashable and uniqued.
+// Densities are f64 decimals (`1.562500e-02`). printFloat falls back to the
+// exact digits when six would not round-trip (1/3, 1/1000 of a budget...), so
+// print → parse yields the same uniqued attribute. APFloat storage keeps the
+// attribute hashable.
 static ParseResult parseDensity(AsmParser &parser,
                                 FailureOr<llvm::APFloat> &density) {
-  double value;
-  if (parser.parseFloat(value))
+  // `density = 1` (a dense weight) reads naturally without a trailing dot.
+  int64_t whole;
+  OptionalParseResult integer = parser.parseOptionalInteger(whole);
+  if (integer.has_value()) {
+    if (failed(*integer))
+      return failure();
+    density = llvm::APFloat(static_cast<double>(whole));
+    return success();
+  }
+  llvm::APFloat value(0.0);
+  if (parser.parseFloat(llvm::APFloat::IEEEdouble(), value))
     return failure();
-  density = llvm::APFloat(value);
+  density = value;
   return success();
 }
 
 static void printDensity(AsmPrinter &printer, const llvm::APFloat &density) {
-  printer << density.convertToDouble();
+  printer.printFloat(density);
 }
 
 #include "dialects/Circ/IR/CircEnums.cpp.inc"
@@ -39,6 +50,12 @@ SparsityAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << density;
   if (minPerUnit < 0)
     return emitError() << "#circ.sparsity min_per_unit must be >= 0, got "
+                       << minPerUnit;
+  // The minimum-nonzeros rule is per unit (neuron or channel); embeddings
+  // have no units, so a nonzero minimum there would be silently ignored.
+  if (axis == UnitAxis::none && minPerUnit != 0)
+    return emitError() << "#circ.sparsity min_per_unit must be 0 when axis = "
+                          "none (no units to keep nonzeros for), got "
                        << minPerUnit;
   return success();
 }

@@ -32,8 +32,18 @@ def Circ_Dialect : Dialect {
     pruning keeps or ablates.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // `circ.param` (argument attribute) and `circ.model` (module attribute).
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
   let extraClassDeclaration = [{
     void registerAttributes();
+
+    /// Argument attribute naming the parameter (checkpoint tensor) an
+    /// argument of a model function binds: `{circ.param = "wte.weight"}`.
+    static constexpr ::llvm::StringLiteral kParamAttrName = "circ.param";
+    /// Module attribute recording the model configuration a module was built
+    /// from, as a dictionary (see the builder API).
+    static constexpr ::llvm::StringLiteral kModelAttrName = "circ.model";
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }

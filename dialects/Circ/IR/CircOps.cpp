@@ -69,6 +69,24 @@ static LogicalResult expectVector(Operation *op, Value v, int64_t width,
                            << widthName << " is " << width;
 }
 
+/// Weights and tables are dense or carry a `#circ.sparsity` encoding; any
+/// other encoding would be silently ignored by the kernels.
+static LogicalResult expectSparsityOrDense(Operation *op, Value v,
+                                           StringRef name) {
+  Attribute encoding = tensorType(v).getEncoding();
+  if (!encoding || llvm::isa<SparsityAttr>(encoding))
+    return success();
+  return op->emitOpError() << name << " encoding must be #circ.sparsity, got "
+                           << encoding;
+}
+
+/// Node-location layer indices count from 0.
+static LogicalResult expectLayer(Operation *op, IntegerAttr layer) {
+  if (!layer || layer.getInt() >= 0)
+    return success();
+  return op->emitOpError() << "layer must be >= 0, got " << layer.getInt();
+}
+
 /// Embedding-style lookups: ids [B, T] (any rank r), table [N, D], result
 /// ids.shape + [D].
 static LogicalResult verifyLookup(Operation *op, Value ids, Value table,
@@ -99,7 +117,9 @@ static LogicalResult verifyLookup(Operation *op, Value ids, Value table,
 //===----------------------------------------------------------------------===//
 
 LogicalResult EmbedOp::verify() {
-  return verifyLookup(*this, getIds(), getTable(), getResult(), "table");
+  if (failed(verifyLookup(*this, getIds(), getTable(), getResult(), "table")))
+    return failure();
+  return expectSparsityOrDense(*this, getTable(), "table");
 }
 
 LogicalResult AddPositionsOp::verify() {
@@ -115,7 +135,7 @@ LogicalResult AddPositionsOp::verify() {
   if (!ShapedType::isDynamic(seq) && !ShapedType::isDynamic(ctx) && seq > ctx)
     return emitOpError() << "input has " << seq
                          << " positions but the table covers only " << ctx;
-  return success();
+  return expectSparsityOrDense(*this, getTable(), "table");
 }
 
 LogicalResult BigramOp::verify() {
@@ -167,10 +187,7 @@ LogicalResult ProjOp::verify() {
   if (getBias() && failed(expectVector(*this, getBias(), outDim, "bias",
                                        "weight's output width")))
     return failure();
-  if (w.getEncoding() && !llvm::isa<SparsityAttr>(w.getEncoding()))
-    return emitOpError() << "weight encoding must be #circ.sparsity, got "
-                         << w.getEncoding();
-  return success();
+  return expectSparsityOrDense(*this, getWeight(), "weight");
 }
 
 //===----------------------------------------------------------------------===//
@@ -223,10 +240,7 @@ LogicalResult AbsTopKOp::verify() {
     if (!(f > 0.0 && f <= 1.0))
       return emitOpError() << "fraction must be in (0, 1], got " << f;
   }
-  if (getLayerAttr() && getLayerAttr().getInt() < 0)
-    return emitOpError() << "layer must be >= 0, got "
-                         << getLayerAttr().getInt();
-  return success();
+  return expectLayer(*this, getLayerAttr());
 }
 
 OpFoldResult AbsTopKOp::fold(FoldAdaptor) {
@@ -311,7 +325,7 @@ LogicalResult MaskGateOp::verify() {
   if (!(getTemperature().convertToDouble() > 0.0))
     return emitOpError() << "temperature must be > 0, got "
                          << getTemperature().convertToDouble();
-  return success();
+  return expectLayer(*this, getLayerAttr());
 }
 
 //===----------------------------------------------------------------------===//
