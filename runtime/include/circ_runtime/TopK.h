@@ -1,0 +1,128 @@
+//===- TopK.h - L0 projection of weight matrices (paper §2.1) ---*- C++ -*-===//
+//
+// After every optimizer step each sparse parameter W [rows, cols] is projected
+// onto its budget of k nonzeros:
+//   1. every unit (a row for UnitAxis::Rows, a column for Cols) force-keeps
+//      its top-`minPerUnit` entries by |w|;
+//   2. the remaining k - forced entries are the largest |w| among the rest;
+//   3. everything else becomes zero.
+// Entries are ranked by the key (|w| descending, flat index ascending), a
+// total order, so the kept set is unique: identical for any thread count and
+// any split of the work. Ranking uses the IEEE bits of |w|, which order like
+// the magnitudes (a NaN ranks above +inf).
+//
+// Selection is O(n) per matrix and costs two streaming passes: a strided
+// sample bounds the threshold, `observe` counts entries above the bound,
+// collects the few inside it and tracks each unit's top entries, and `apply`
+// writes the result. If the sample's bounds miss (rare), `select` falls back
+// to an exact radix selection over the matrix. The passes work on row blocks
+// so that the optimizer can fuse `observe` with its Adam update.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CIRC_RUNTIME_TOPK_H
+#define CIRC_RUNTIME_TOPK_H
+
+#include "circ_runtime/ModelConfig.h"
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace circ::rt {
+
+class ThreadPool;
+struct SparseIndex;
+
+/// Number of units of a [rows, cols] parameter under the min-per-unit rule.
+int64_t numUnits(UnitAxis axis, int64_t rows, int64_t cols);
+
+/// Weights a sparse parameter keeps at nonzero fraction `density` (paper
+/// §2.1): max(round(density · numel), min(minPerUnit · units, numel)).
+int64_t l0Budget(const ParamSpec &spec, double density, int64_t minPerUnit);
+
+/// A parameter viewed as a matrix: rows = shape[0] (1 for a vector), cols =
+/// the product of the remaining dimensions.
+void matrixShape(const ParamSpec &spec, int64_t &rows, int64_t &cols);
+
+/// Largest-first selection: the value at position `k` (0-based, k <
+/// keys.size()) of `keys` sorted in descending order. O(size) by radix
+/// bucketing; reorders `keys`.
+uint64_t selectKthLargest(std::vector<uint64_t> &keys, size_t k);
+
+class TopKProjector {
+public:
+  /// rows, cols > 0 and rows * cols < 2^31 (ParamStore guarantees both).
+  TopKProjector(int64_t rows, int64_t cols, UnitAxis axis, int64_t minPerUnit);
+
+  int64_t numBlocks() const { return nBlocks; }
+  /// Rows [lo, hi) of block b; blocks depend on the shape only.
+  void blockRows(int64_t b, int64_t &lo, int64_t &hi) const;
+
+  /// Starts a projection to `budget` entries. `valueAt(i)` yields the value
+  /// flat entry i will have when observed (the optimizer passes its Adam
+  /// update, so the sample sees post-update values without a pass).
+  void begin(int64_t budget, unsigned slots,
+             const std::function<float(int64_t)> &valueAt);
+  /// Reads the final values of block b (any order, any thread; `slot` is the
+  /// pool slot of the caller).
+  void observe(const float *w, int64_t block, unsigned slot);
+  /// Serial: forced set and threshold. Reads w (not yet modified).
+  void select(const float *w, ThreadPool &pool);
+  /// Block b: zeroes dropped entries, applies w <- w - decay * w to kept
+  /// ones and records them.
+  void apply(float *w, int64_t block, float decay);
+  /// Serial: restores forced entries below the threshold and returns the
+  /// ascending flat positions of all kept entries.
+  const std::vector<uint32_t> &finish(float *w, float decay);
+
+  /// True when the projection keeps everything (budget >= numel): observe,
+  /// select and apply then only decay.
+  bool keepsAll() const { return budget >= rows * cols; }
+  int64_t forcedCount() const { return static_cast<int64_t>(forced.size()); }
+  /// Whether the last select() needed the exact fallback (for tests/bench).
+  bool usedFallback() const { return fellBack; }
+  /// Test hook: ignore the sample bounds and always run the exact fallback.
+  void setAlwaysExact(bool on) { alwaysExact = on; }
+
+private:
+  void exactThreshold(const float *w, ThreadPool &pool,
+                      const std::vector<uint32_t> &forcedSorted);
+
+  int64_t rows, cols;
+  UnitAxis axis;
+  int64_t perUnit; ///< min(minPerUnit, unit length)
+  int64_t rowsPerBlock, nBlocks;
+  int64_t budget = 0;
+  bool alwaysExact = false, fellBack = false;
+
+  // Sample bounds: entries with |w| bits > hiBits are "above"; entries in
+  // [loBits, hiBits] are candidates.
+  uint32_t hiBits = 0, loBits = 0;
+  std::vector<int64_t> aboveCount;             ///< per block
+  std::vector<std::vector<uint32_t>> cands;    ///< per block, ascending
+  std::vector<std::vector<uint32_t>> keptList; ///< per block, ascending
+  // Per-unit top keys, sorted descending, 0 = empty. Rows: one list per row.
+  // Cols: one list per (slot, column), merged in select().
+  std::vector<uint64_t> unitTops;
+  std::vector<uint32_t> colNeed; ///< Cols: per (slot, column) entry bound
+  unsigned nSlots = 1;
+
+  // Result of select(): keep iff key >= (tBits, tIdx), plus the forced set.
+  uint32_t tBits = 0, tIdx = 0;
+  std::vector<uint32_t> forced;           ///< ascending flat positions
+  std::vector<float> forcedValue;         ///< their values at select()
+  std::vector<uint32_t> restored, merged; ///< scratch for finish()
+  std::vector<uint32_t> result;
+};
+
+/// Projects w (the parameter `spec`, with fewer than 2^31 entries) onto
+/// `budget` entries in place, applies
+/// w <- w - decay * w to what is kept, and rebuilds `index` (may be null).
+/// Returns the number of kept entries.
+int64_t projectTopK(float *w, const ParamSpec &spec, int64_t budget,
+                    int64_t minPerUnit, float decay, ThreadPool &pool,
+                    SparseIndex *index, bool alwaysExact = false);
+
+} // namespace circ::rt
+
+#endif // CIRC_RUNTIME_TOPK_H

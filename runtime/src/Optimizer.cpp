@@ -1,0 +1,289 @@
+//===- Optimizer.cpp - the weight-sparse training step (§2.2) ---*- C++ -*-===//
+#include "circ_runtime/Optimizer.h"
+
+#include "circ_runtime/ParamStore.h"
+#include "circ_runtime/ThreadPool.h"
+#include "circ_runtime/TopK.h"
+
+#include <cmath>
+#include <new>
+
+namespace circ::rt {
+
+// Reduction blocks: fixed, so sums do not depend on the thread count.
+static constexpr int64_t kSumBlock = 1 << 14;
+static constexpr int64_t kElemBlock = 1 << 15;
+
+OptimizerConfig OptimizerConfig::forModel(const ModelConfig &model,
+                                          int64_t steps, double lr) {
+  OptimizerConfig c;
+  c.schedule.totalSteps = steps;
+  c.schedule.lr = lr;
+  c.schedule.weightDensity = model.weightDensity;
+  c.schedule.embedDensity = model.embedDensity;
+  c.minPerUnit = model.minPerUnit;
+  return c;
+}
+
+std::vector<std::string> OptimizerConfig::validate() const {
+  std::vector<std::string> errors = schedule.validate();
+  auto unitInterval = [&](double v, const char *name) {
+    if (!(v >= 0.0 && v < 1.0))
+      errors.push_back(std::string(name) + " must be in [0, 1), got " +
+                       std::to_string(v));
+  };
+  unitInterval(beta1, "beta1");
+  unitInterval(beta2, "beta2");
+  if (!(eps > 0.0))
+    errors.push_back("Adam eps must be positive, got " + std::to_string(eps));
+  if (!(weightDecay >= 0.0))
+    errors.push_back("weight decay must be >= 0, got " +
+                     std::to_string(weightDecay));
+  if (!(gradRmsEps > 0.0))
+    errors.push_back("gradient RMS eps must be positive, got " +
+                     std::to_string(gradRmsEps));
+  if (minPerUnit < 0)
+    errors.push_back("min_per_unit must be >= 0, got " +
+                     std::to_string(minPerUnit));
+  if (regrowEvery <= 0)
+    errors.push_back("regrow_every must be positive, got " +
+                     std::to_string(regrowEvery));
+  return errors;
+}
+
+Expected<std::unique_ptr<Optimizer>>
+Optimizer::create(ParamStore &store, OptimizerConfig config, ThreadPool *pool) {
+  std::vector<std::string> errors = config.validate();
+  if (!errors.empty()) {
+    std::string msg = "invalid optimizer configuration:";
+    for (const std::string &e : errors)
+      msg += " " + e + ";";
+    return Error::failure(msg);
+  }
+  try {
+    return std::unique_ptr<Optimizer>(new Optimizer(
+        store, std::move(config), pool ? *pool : ThreadPool::global()));
+  } catch (const std::bad_alloc &) {
+    return Error::failure("out of memory creating the optimizer");
+  }
+}
+
+Optimizer::Optimizer(ParamStore &store, OptimizerConfig config,
+                     ThreadPool &pool)
+    : store(store), cfg(std::move(config)), pool(pool) {
+  projectors.resize(store.size());
+  for (size_t i = 0; i < store.size(); ++i)
+    if (store.hasIndex(i) && trains(i)) {
+      int64_t rows, cols;
+      matrixShape(store.spec(i), rows, cols);
+      projectors[i] = std::make_unique<TopKProjector>(
+          rows, cols, store.spec(i).unitAxis, cfg.minPerUnit);
+    }
+}
+
+Optimizer::~Optimizer() = default;
+
+bool Optimizer::trains(size_t i) const {
+  return !(cfg.freezePositionalTable &&
+           store.spec(i).kind == ParamKind::PositionalTable);
+}
+
+bool Optimizer::needsDenseGradients() const {
+  return !cfg.sparseGradients || steps % cfg.regrowEvery == 0;
+}
+
+int64_t Optimizer::budgetAt(size_t i, int64_t step) const {
+  const ParamSpec &s = store.spec(i);
+  if (!s.isSparse())
+    return s.numel();
+  bool embedding =
+      s.kind == ParamKind::TokenEmbedding || s.kind == ParamKind::Unembedding;
+  double density = embedding ? cfg.schedule.embedDensityAt(step)
+                             : cfg.schedule.weightDensityAt(step);
+  return l0Budget(s, density, cfg.minPerUnit);
+}
+
+/// Calls fn(flat) for the entries of sparse parameter i in its index, rows
+/// [lo, hi).
+template <typename Fn>
+static void forIndexRows(const SparseIndex &idx, int64_t lo, int64_t hi,
+                         Fn &&fn) {
+  for (int64_t r = lo; r < hi; ++r)
+    for (int32_t e = idx.rowPtr[r]; e < idx.rowPtr[r + 1]; ++e)
+      fn(r * idx.cols + idx.colIdx[e]);
+}
+
+double Optimizer::gradientRms(bool dense) const {
+  // Per-block partial sums in double, added in block order.
+  std::vector<double> partial;
+  int64_t count = 0;
+  double total = 0.0;
+  for (size_t i = 0; i < store.size(); ++i) {
+    if (!trains(i))
+      continue;
+    const float *g = store.grads(i);
+    if (dense || !store.hasIndex(i)) {
+      const int64_t n = store.numel(i);
+      partial.assign((n + kSumBlock - 1) / kSumBlock, 0.0);
+      parallelBlocks(pool, n, kSumBlock,
+                     [&](int64_t b, int64_t lo, int64_t hi, unsigned) {
+                       double s = 0.0;
+                       for (int64_t e = lo; e < hi; ++e)
+                         s += static_cast<double>(g[e]) * g[e];
+                       partial[b] = s;
+                     });
+      count += n;
+    } else {
+      const SparseIndex &idx = *store.index(i);
+      const int64_t rowBlock = std::max<int64_t>(1, kSumBlock / idx.cols);
+      partial.assign((idx.rows + rowBlock - 1) / rowBlock, 0.0);
+      parallelBlocks(pool, idx.rows, rowBlock,
+                     [&](int64_t b, int64_t lo, int64_t hi, unsigned) {
+                       double s = 0.0;
+                       forIndexRows(idx, lo, hi, [&](int64_t e) {
+                         s += static_cast<double>(g[e]) * g[e];
+                       });
+                       partial[b] = s;
+                     });
+      count += idx.nnz();
+    }
+    for (double s : partial)
+      total += s;
+  }
+  return count == 0 ? 0.0 : std::sqrt(total / static_cast<double>(count));
+}
+
+namespace {
+/// The per-entry Adam update with everything step-dependent precomputed.
+struct AdamStep {
+  float b1, oneMinusB1, b2, oneMinusB2, eps, stepSize, bc2Sqrt, gradDenom;
+
+  /// Updated (p, m, v) of one entry; pure, so it can preview a value.
+  inline void update(float &p, float &m, float &v, float gRaw) const {
+    float g = gRaw / gradDenom;
+    m = b1 * m + oneMinusB1 * g;
+    v = b2 * v + oneMinusB2 * g * g;
+    float denom = std::sqrt(v) / bc2Sqrt + eps;
+    p = p - stepSize * (m / denom);
+  }
+  inline float preview(float p, float m, float v, float g) const {
+    update(p, m, v, g);
+    return p;
+  }
+  void range(float *p, float *m, float *v, const float *g, int64_t lo,
+             int64_t hi) const {
+    for (int64_t e = lo; e < hi; ++e)
+      update(p[e], m[e], v[e], g[e]);
+  }
+};
+} // namespace
+
+Expected<StepReport> Optimizer::step() {
+  try {
+    return stepImpl();
+  } catch (const std::bad_alloc &) {
+    return Error::failure("out of memory in optimizer step " +
+                          std::to_string(steps));
+  }
+}
+
+StepReport Optimizer::stepImpl() {
+  const int64_t t = steps;
+  const bool dense = needsDenseGradients();
+  const Schedule &sched = cfg.schedule;
+  StepReport report;
+  report.step = t;
+  report.denseGradients = dense;
+  report.lr = sched.lrAt(t);
+  report.weightDensity = sched.weightDensityAt(t);
+  report.embedDensity = sched.embedDensityAt(t);
+  report.gradRms = gradientRms(dense);
+
+  const double adamT = static_cast<double>(t + 1);
+  AdamStep adam;
+  adam.b1 = static_cast<float>(cfg.beta1);
+  adam.oneMinusB1 = static_cast<float>(1.0 - cfg.beta1);
+  adam.b2 = static_cast<float>(cfg.beta2);
+  adam.oneMinusB2 = static_cast<float>(1.0 - cfg.beta2);
+  adam.eps = static_cast<float>(cfg.eps);
+  adam.stepSize =
+      static_cast<float>(report.lr / (1.0 - std::pow(cfg.beta1, adamT)));
+  adam.bc2Sqrt =
+      static_cast<float>(std::sqrt(1.0 - std::pow(cfg.beta2, adamT)));
+  adam.gradDenom = static_cast<float>(report.gradRms + cfg.gradRmsEps);
+  const float decayFactor = static_cast<float>(cfg.weightDecay * report.lr);
+
+  for (size_t i = 0; i < store.size(); ++i) {
+    if (!trains(i))
+      continue;
+    const ParamSpec &spec = store.spec(i);
+    float *p = store.values(i), *m = store.adamM(i), *v = store.adamV(i);
+    const float *g = store.grads(i);
+    const float decay = spec.decays() ? decayFactor : 0.0f;
+    TopKProjector *proj = projectors[i].get();
+    if (!proj) { // dense parameter: Adam, then decay
+      parallelBlocks(pool, store.numel(i), kElemBlock,
+                     [&](int64_t, int64_t lo, int64_t hi, unsigned) {
+                       adam.range(p, m, v, g, lo, hi);
+                       if (decay != 0.0f)
+                         for (int64_t e = lo; e < hi; ++e)
+                           p[e] = p[e] - decay * p[e];
+                     });
+      continue;
+    }
+    SparseIndex &idx = *store.mutableIndex(i);
+    const int64_t cols = idx.cols;
+    if (dense) {
+      // Adam fused with the projection's first pass, block by block; the
+      // sample previews post-Adam values without writing them.
+      proj->begin(budgetAt(i, t), pool.size(), [&](int64_t e) {
+        return adam.preview(p[e], m[e], v[e], g[e]);
+      });
+      pool.run(proj->numBlocks(), [&](int64_t b, unsigned slot) {
+        int64_t lo, hi;
+        proj->blockRows(b, lo, hi);
+        adam.range(p, m, v, g, lo * cols, hi * cols);
+        proj->observe(p, b, slot);
+      });
+    } else {
+      // Sparse gradients: Adam on the current support only.
+      const int64_t rowBlock = std::max<int64_t>(1, kElemBlock / cols);
+      parallelBlocks(pool, idx.rows, rowBlock,
+                     [&](int64_t, int64_t lo, int64_t hi, unsigned) {
+                       forIndexRows(idx, lo, hi, [&](int64_t e) {
+                         adam.update(p[e], m[e], v[e], g[e]);
+                       });
+                     });
+      proj->begin(budgetAt(i, t), pool.size(), [&](int64_t e) { return p[e]; });
+      pool.run(proj->numBlocks(),
+               [&](int64_t b, unsigned slot) { proj->observe(p, b, slot); });
+    }
+    proj->select(p, pool);
+    pool.run(proj->numBlocks(),
+             [&](int64_t b, unsigned) { proj->apply(p, b, decay); });
+    const std::vector<uint32_t> &kept = proj->finish(p, decay);
+    report.exactFallbacks += proj->usedFallback();
+    if (cfg.sparseGradients) {
+      // Dropped entries restart from zero moments when they regrow.
+      if (dense) {
+        parallelBlocks(pool, store.numel(i), kElemBlock,
+                       [&](int64_t, int64_t lo, int64_t hi, unsigned) {
+                         for (int64_t e = lo; e < hi; ++e)
+                           if (p[e] == 0.0f)
+                             m[e] = v[e] = 0.0f;
+                       });
+      } else {
+        forIndexRows(idx, 0, idx.rows, [&](int64_t e) {
+          if (p[e] == 0.0f)
+            m[e] = v[e] = 0.0f;
+        });
+      }
+    }
+    idx.assign(p, idx.rows, cols, kept, pool);
+    report.nonzeros += idx.nnz();
+  }
+  ++steps;
+  return report;
+}
+
+} // namespace circ::rt
