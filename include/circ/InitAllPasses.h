@@ -7,6 +7,7 @@
 #ifndef CIRC_INITALLPASSES_H
 #define CIRC_INITALLPASSES_H
 
+#include "circ/Conversion/Passes.h"
 #include "dialects/Circ/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -21,6 +22,7 @@ namespace mlir::circ {
 
 inline void registerAllPasses() {
   registerCircPasses();
+  registerCircConversionPasses();
   // Upstream: generic transforms, conversions and the dialect passes the CPU
   // and GPU pipelines use.
   registerTransformsPasses();
