@@ -129,6 +129,20 @@ Error writeFileAtomic(const std::string &path,
   return Error::success();
 }
 
+Error makeDirectories(const std::string &path) {
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos < path.size() && path[pos] != '/')
+      continue;
+    std::string prefix = path.substr(0, pos);
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
+      return Error::failure(systemError(prefix, errno));
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Error::failure(path + ": not a directory");
+  return Error::success();
+}
+
 uint64_t fnv1a64(std::string_view bytes, uint64_t seed) {
   uint64_t h = seed;
   for (unsigned char c : bytes) {

@@ -47,6 +47,9 @@ Expected<std::string> readFile(const std::string &path);
 Error writeFileAtomic(const std::string &path,
                       const std::vector<std::string_view> &pieces);
 
+/// Creates `path` and its missing parents (like mkdir -p).
+Error makeDirectories(const std::string &path);
+
 /// 64-bit FNV-1a, for cache keys and content fingerprints (not security).
 uint64_t fnv1a64(std::string_view bytes,
                  uint64_t seed = 14695981039346656037ull);
