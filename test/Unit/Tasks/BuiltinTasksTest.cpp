@@ -169,8 +169,8 @@ TEST(BuiltinTasks, RequiredTasksExist) {
   EXPECT_GE(builtinTasks().size(), 12u);
   for (const char *name :
        {"single_double_quote", "bracket_counting", "set_or_string",
-        "bracket_type", "nesting_depth", "triple_quotes", "fstring_braces",
-        "copy_param_name", "variable_type", "indentation", "comma_or_paren",
+        "bracket_type", "nesting_depth", "triple_quote", "fstring_brace",
+        "copy_param_name", "var_type_tracking", "indentation", "comma_or_paren",
         "return_or_yield"}) {
     const Task *t = findBuiltinTask(name);
     ASSERT_NE(t, nullptr) << name;
@@ -230,7 +230,7 @@ std::string pyString(const std::string &s) {
 
 // Tests the closing tasks against Python's own parser: prompt + its own
 // completion is a complete program, prompt + the other pair's completion is
-// a syntax error. (triple_quotes B + \"\"\" is valid Python -- "x" "" --
+// a syntax error. (triple_quote B + \"\"\" is valid Python -- "x" "" --
 // so only its A side is checked for rejection.)
 TEST(BuiltinTasks, PythonAcceptsOnlyTheRightCompletion) {
   if (access("/usr/bin/python3", X_OK) != 0)
@@ -243,13 +243,13 @@ TEST(BuiltinTasks, PythonAcceptsOnlyTheRightCompletion) {
   size_t cases = 0;
   for (const char *name :
        {"single_double_quote", "bracket_counting", "bracket_type",
-        "nesting_depth", "triple_quotes", "fstring_braces"}) {
+        "nesting_depth", "triple_quote", "fstring_brace"}) {
     for (const TaskPair &p :
          gen(*findBuiltinTask(name), Split::Train, 5, 100)) {
       py << "(" << pyString(p.promptA + p.completionA) << ", True),\n";
       py << "(" << pyString(p.promptB + p.completionB) << ", True),\n";
       py << "(" << pyString(p.promptA + p.completionB) << ", False),\n";
-      if (std::string(name) != "triple_quotes")
+      if (std::string(name) != "triple_quote")
         py << "(" << pyString(p.promptB + p.completionA) << ", False),\n";
       cases += 4;
     }
