@@ -4,6 +4,7 @@
 
 #include "dialects/Circ/IR/CircAttrs.h"
 #include "dialects/Circ/IR/CircDialect.h"
+#include "dialects/Circ/IR/CircInterfaces.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"

@@ -11,6 +11,7 @@ include "dialects/Circ/IR/CircBase.td"
 include "dialects/Circ/IR/CircAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "dialects/Circ/IR/CircInterfaces.td"
 
 def Circ_F32Tensor : RankedTensorOf<[F32]>;
 
@@ -19,11 +20,15 @@ def Circ_I32Tensor : RankedTensorOf<[I32]>;
 def Circ_ScalarF32 : 0DTensorOf<[F32]>,
     BuildableType<"::mlir::RankedTensorType::get({}, $_builder.getF32Type())">;
 
+// Forward ops carry their gradient rule (CircDifferentiable.cpp).
+def Circ_Differentiable
+    : DeclareOpInterfaceMethods<Circ_DifferentiableOpInterface>;
+
 //===----------------------------------------------------------------------===//
 // Embeddings
 //===----------------------------------------------------------------------===//
 
-def Circ_EmbedOp : Circ_Op<"embed", [Pure]> {
+def Circ_EmbedOp : Circ_Op<"embed", [Pure, Circ_Differentiable]> {
   let summary = "token embedding lookup";
   let description = [{
     Gathers one row of the (possibly sparse) embedding table per token id:
@@ -50,7 +55,7 @@ def Circ_EmbedOp : Circ_Op<"embed", [Pure]> {
 }
 
 def Circ_AddPositionsOp : Circ_Op<"add_positions",
-    [Pure, AllTypesMatch<["input", "result"]>]> {
+    [Pure, Circ_Differentiable, AllTypesMatch<["input", "result"]>]> {
   let summary = "add the learned absolute positional table";
   let description = [{
     Adds the first `T` rows of the positional table to every sequence:
@@ -81,7 +86,7 @@ def Circ_AddPositionsOp : Circ_Op<"add_positions",
 // Projections and normalisation
 //===----------------------------------------------------------------------===//
 
-def Circ_ProjOp : Circ_Op<"proj", [Pure]> {
+def Circ_ProjOp : Circ_Op<"proj", [Pure, Circ_Differentiable]> {
   let summary = "sparse-weight projection with optional bias";
   let description = [{
     Computes `result[..., n] = Σ_k input[..., k] · weight[n, k] + bias[n]`,
@@ -120,7 +125,7 @@ def Circ_ProjOp : Circ_Op<"proj", [Pure]> {
 }
 
 def Circ_RMSNormOp : Circ_Op<"rmsnorm",
-    [Pure, AllTypesMatch<["input", "result"]>]> {
+    [Pure, Circ_Differentiable, AllTypesMatch<["input", "result"]>]> {
   let summary = "RMS normalisation with a learned gain";
   let description = [{
     Normalises every feature vector by its root mean square and scales it by
@@ -154,7 +159,8 @@ def Circ_RMSNormOp : Circ_Op<"rmsnorm",
 // Activations
 //===----------------------------------------------------------------------===//
 
-def Circ_AbsTopKOp : Circ_Op<"abs_topk", [Pure, SameOperandsAndResultType]> {
+def Circ_AbsTopKOp : Circ_Op<"abs_topk",
+    [Pure, Circ_Differentiable, SameOperandsAndResultType]> {
   let summary = "keep the k entries of largest magnitude along the last axis";
   let description = [{
     AbsTopK activation sparsity: along the last axis, keeps the `k` entries
@@ -198,7 +204,8 @@ def Circ_AbsTopKOp : Circ_Op<"abs_topk", [Pure, SameOperandsAndResultType]> {
   }];
 }
 
-def Circ_GeluOp : Circ_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+def Circ_GeluOp : Circ_Op<"gelu",
+    [Pure, Circ_Differentiable, SameOperandsAndResultType]> {
   let summary = "GELU activation, exact erf form";
   let description = [{
     Applies `0.5 · x · (1 + erf(x / √2))` elementwise (PyTorch's default
@@ -226,7 +233,8 @@ def Circ_GeluOp : Circ_Op<"gelu", [Pure, SameOperandsAndResultType]> {
 //===----------------------------------------------------------------------===//
 
 def Circ_AttentionOp : Circ_Op<"attention",
-    [Pure, AllTypesMatch<["query", "key", "value", "result"]>]> {
+    [Pure, Circ_Differentiable,
+     AllTypesMatch<["query", "key", "value", "result"]>]> {
   let summary = "causal multi-head attention with an optional per-head sink";
   let description = [{
     Splits the last axis of `q`, `k` and `v` into `num_heads` heads of
@@ -264,7 +272,7 @@ def Circ_AttentionOp : Circ_Op<"attention",
 }
 
 def Circ_ResidualAddOp : Circ_Op<"residual_add",
-    [Pure, Commutative, SameOperandsAndResultType]> {
+    [Pure, Circ_Differentiable, Commutative, SameOperandsAndResultType]> {
   let summary = "add a sublayer's output to the residual stream";
   let description = [{
     `result = residual + delta`, elementwise. Kept as its own op (rather than
@@ -292,7 +300,7 @@ def Circ_ResidualAddOp : Circ_Op<"residual_add",
 //===----------------------------------------------------------------------===//
 
 def Circ_MaskGateOp : Circ_Op<"mask_gate",
-    [Pure, AllTypesMatch<["input", "result"]>]> {
+    [Pure, Circ_Differentiable, AllTypesMatch<["input", "result"]>]> {
   let summary = "per-node pruning mask with a straight-through surrogate";
   let description = [{
     The pruning gate of Gao et al. §5.2 at one node location: every channel
@@ -334,7 +342,7 @@ def Circ_MaskGateOp : Circ_Op<"mask_gate",
 // Logits and losses
 //===----------------------------------------------------------------------===//
 
-def Circ_BigramOp : Circ_Op<"bigram", [Pure]> {
+def Circ_BigramOp : Circ_Op<"bigram", [Pure, Circ_Differentiable]> {
   let summary = "bigram logit table lookup";
   let description = [{
     Returns the row of the dense bigram logit table for each current token:
@@ -361,7 +369,8 @@ def Circ_BigramOp : Circ_Op<"bigram", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Circ_NextTokenLossOp : Circ_Op<"next_token_loss", [Pure]> {
+def Circ_NextTokenLossOp : Circ_Op<"next_token_loss",
+    [Pure, Circ_Differentiable]> {
   let summary = "mean next-token cross-entropy";
   let description = [{
     `result = mean_{b,t} −log softmax(logits[b, t, :])[targets[b, t]]`, where
@@ -390,7 +399,8 @@ def Circ_NextTokenLossOp : Circ_Op<"next_token_loss", [Pure]> {
 }
 
 def Circ_ContrastLossOp : Circ_Op<"contrast_loss",
-    [Pure, AllTypesMatch<["positions", "correct", "wrong"]>]> {
+    [Pure, Circ_Differentiable,
+     AllTypesMatch<["positions", "correct", "wrong"]>]> {
   let summary = "two-token contrast loss of a binary task";
   let description = [{
     The task loss of Gao et al. §4: for every prompt `b`, at its last real
@@ -420,5 +430,7 @@ def Circ_ContrastLossOp : Circ_Op<"contrast_loss",
   }];
   let hasVerifier = 1;
 }
+
+include "dialects/Circ/IR/CircGradOps.td"
 
 #endif // CIRC_DIALECTS_CIRC_IR_CIRCOPS_TD
