@@ -27,12 +27,12 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.circ_tools_dir, config.llvm_tools_dir]
-tools = ["circ-opt", "circc"]
+tools = ["circ-opt", "circc", "circ-build-model"]
 # CIRC_VERIFY_ROUNDTRIP=1 turns every circ-opt run into a printer/parser
 # round-trip check as well, as CIRCT does.
 if os.environ.get("CIRC_VERIFY_ROUNDTRIP"):
     tools = [ToolSubst("circ-opt", command="circ-opt",
-                       extra_args=["--verify-roundtrip"]), "circc"]
+                       extra_args=["--verify-roundtrip"])] + tools[1:]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # The examples directory is part of the suite: every example carries RUN lines.
