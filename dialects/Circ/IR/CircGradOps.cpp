@@ -52,9 +52,9 @@ public:
       return failure();
     if (same(shape(v)[0], width))
       return success();
-    return op->emitOpError() << name << " has " << shape(v)[0]
-                             << " entries but the " << widthName << " is "
-                             << width;
+    return op->emitOpError()
+           << name << " has " << shape(v)[0] << " entries but the " << widthName
+           << " is " << width;
   }
 
   /// Dimension `dim` of `a` equals dimension `dimB` of `b`.
@@ -63,14 +63,14 @@ public:
     int64_t x = shape(a)[dim], y = shape(b)[dimB];
     if (same(x, y))
       return success();
-    return op->emitOpError() << what << ": " << nameA << " " << str(shape(a))
-                             << " and " << nameB << " " << str(shape(b))
-                             << " disagree (" << x << " vs " << y << ")";
+    return op->emitOpError()
+           << what << ": " << nameA << " " << str(shape(a)) << " and " << nameB
+           << " " << str(shape(b)) << " disagree (" << x << " vs " << y << ")";
   }
 
   /// `a` and `b` share their first `count` dimensions.
-  LogicalResult leadingEqual(Value a, StringRef nameA, Value b,
-                             StringRef nameB, int64_t count) {
+  LogicalResult leadingEqual(Value a, StringRef nameA, Value b, StringRef nameB,
+                             int64_t count) {
     for (int64_t i = 0; i < count; ++i)
       if (failed(dimsEqual(a, i, nameA, b, i, nameB, "leading dimensions")))
         return failure();
@@ -147,8 +147,8 @@ LogicalResult ProjGradInputOp::verify() {
   if (failed(c.rank(getWeight(), 2, "weight")) ||
       failed(c.atLeastRank1(getGrad(), "grad")) ||
       failed(c.rank(getResult(), rank, "result (the grad's rank)")) ||
-      failed(c.leadingEqual(getGrad(), "grad", getResult(), "result",
-                            rank - 1)) ||
+      failed(
+          c.leadingEqual(getGrad(), "grad", getResult(), "result", rank - 1)) ||
       failed(c.dimsEqual(getGrad(), rank - 1, "grad", getWeight(), 0,
                          "weight [out, in]", "output features")) ||
       failed(c.dimsEqual(getResult(), rank - 1, "result", getWeight(), 1,
@@ -166,8 +166,8 @@ LogicalResult ProjGradWeightOp::verify() {
   int64_t rank = c.type(getGrad()).getRank();
   if (failed(c.atLeastRank1(getGrad(), "grad")) ||
       failed(c.rank(getInput(), rank, "input (the grad's rank)")) ||
-      failed(c.leadingEqual(getGrad(), "grad", getInput(), "input",
-                            rank - 1)) ||
+      failed(
+          c.leadingEqual(getGrad(), "grad", getInput(), "input", rank - 1)) ||
       failed(c.rank(getResult(), 2, "result")) ||
       failed(c.dimsEqual(getResult(), 0, "result [out, in]", getGrad(),
                          rank - 1, "grad", "output features")) ||
@@ -221,9 +221,8 @@ int64_t AttentionGradOp::getHeadDim() {
 }
 
 LogicalResult AttentionGradOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location>, ValueRange operands,
-    DictionaryAttr, OpaqueProperties, RegionRange,
-    SmallVectorImpl<Type> &inferredReturnTypes) {
+    MLIRContext *, std::optional<Location>, ValueRange operands, DictionaryAttr,
+    OpaqueProperties, RegionRange, SmallVectorImpl<Type> &inferredReturnTypes) {
   // Operands: grad, query, key, value, output[, sink].
   if (operands.size() < 5)
     return failure();
@@ -255,9 +254,8 @@ LogicalResult AttentionGradOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult MaskGateGradOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location>, ValueRange operands,
-    DictionaryAttr, OpaqueProperties, RegionRange,
-    SmallVectorImpl<Type> &inferredReturnTypes) {
+    MLIRContext *, std::optional<Location>, ValueRange operands, DictionaryAttr,
+    OpaqueProperties, RegionRange, SmallVectorImpl<Type> &inferredReturnTypes) {
   // Operands: grad, input, tau[, mean].
   if (operands.size() < 3)
     return failure();

@@ -81,8 +81,7 @@ struct Contributions {
 /// Builds the backward pass of one function body.
 class ReverseMode {
 public:
-  ReverseMode(Block &body, OpBuilder &builder)
-      : body(body), b(builder) {}
+  ReverseMode(Block &body, OpBuilder &builder) : body(body), b(builder) {}
 
   /// Differentiates the value returned by `ret` with respect to `wrt`;
   /// returns one gradient per entry of `wrt` or failure after an error.
@@ -125,10 +124,9 @@ void ReverseMode::analyse(Value loss, ArrayRef<Value> wrt) {
 }
 
 bool ReverseMode::isActive(Operation *op) const {
-  return llvm::any_of(op->getResults(),
-                      [&](Value r) {
-                        return varied.contains(r) && useful.contains(r);
-                      });
+  return llvm::any_of(op->getResults(), [&](Value r) {
+    return varied.contains(r) && useful.contains(r);
+  });
 }
 
 Value ReverseMode::add(Location loc, Value a, Value c) {
@@ -172,10 +170,9 @@ Value ReverseMode::gradientOf(Value v) {
       g = add(sliceLoc, old, g);
     }
     written.push_back(slice);
-    sum = tensor::InsertSliceOp::create(b, sliceLoc, g, sum,
-                                        slice.getMixedOffsets(),
-                                        slice.getMixedSizes(),
-                                        slice.getMixedStrides());
+    sum = tensor::InsertSliceOp::create(
+        b, sliceLoc, g, sum, slice.getMixedOffsets(), slice.getMixedSizes(),
+        slice.getMixedStrides());
   }
   pending.erase(it);
   done[v] = sum;
@@ -187,8 +184,7 @@ LogicalResult ReverseMode::visit(Operation *op) {
     return success();
   SmallVector<Value> resultGrads;
   for (Value r : op->getResults())
-    resultGrads.push_back(isFloatTensor(r.getType()) ? gradientOf(r)
-                                                     : Value());
+    resultGrads.push_back(isFloatTensor(r.getType()) ? gradientOf(r) : Value());
   // A result may reach the loss only through non-differentiable operands (an
   // index computed from it); then nothing flows back.
   if (llvm::all_of(resultGrads, [](Value g) { return !g; }))
@@ -218,8 +214,8 @@ LogicalResult ReverseMode::visit(Operation *op) {
     wanted.push_back(varied.contains(operand) &&
                      isFloatTensor(operand.getType()));
   SmallVector<Value> operandGrads;
-  if (failed(differentiable.buildGradients(b, resultGrads, wanted,
-                                           operandGrads)))
+  if (failed(
+          differentiable.buildGradients(b, resultGrads, wanted, operandGrads)))
     return failure();
   for (auto [operand, grad] : llvm::zip(op->getOperands(), operandGrads))
     if (grad)
@@ -283,8 +279,8 @@ void CircDifferentiatePass::runOnOperation() {
   ModuleOp module = getOperation();
   auto func = module.lookupSymbol<func::FuncOp>(funcName);
   if (!func) {
-    module.emitError() << "circ-differentiate: no function named '"
-                       << funcName << "' to differentiate";
+    module.emitError() << "circ-differentiate: no function named '" << funcName
+                       << "' to differentiate";
     return signalPassFailure();
   }
   std::string gradName = funcName + "_grad";
@@ -352,8 +348,7 @@ void CircDifferentiatePass::runOnOperation() {
     resultTypes.push_back(v.getType());
   for (unsigned i : wrtIndices)
     resultAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
-        kGradAttrName,
-        func.getArgAttr(i, CircDialect::kParamAttrName))));
+        kGradAttrName, func.getArgAttr(i, CircDialect::kParamAttrName))));
   gradFunc.setFunctionType(
       builder.getFunctionType(gradFunc.getArgumentTypes(), resultTypes));
   gradFunc.setAllResultAttrs(resultAttrs);
