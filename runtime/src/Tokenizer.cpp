@@ -110,6 +110,7 @@ bool gpt2Bytes(std::string_view spelling, std::string &bytes) {
 struct PreTokenizer::Impl {
   std::string pattern;
   pcre2_code *code = nullptr;
+  bool jit = false;
   ~Impl() { pcre2_code_free(code); }
 };
 
@@ -130,11 +131,11 @@ Expected<PreTokenizer> PreTokenizer::compile(const std::string &pattern) {
                           std::to_string(errorOffset) + ": " +
                           reinterpret_cast<const char *>(buf));
   }
-  // Without JIT support PCRE2 interprets the pattern: slower, same result.
-  (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
   auto impl = std::make_shared<Impl>();
   impl->pattern = pattern;
   impl->code = code;
+  // Without JIT support PCRE2 interprets the pattern: slower, same result.
+  impl->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
   PreTokenizer p;
   p.impl = std::move(impl);
   return p;
@@ -145,13 +146,16 @@ const std::string &PreTokenizer::pattern() const { return impl->pattern; }
 /// Calls fn for every pre-token; text the pattern cannot match (invalid
 /// UTF-8) becomes a piece of its own. Returns a PCRE2 error code or 0.
 template <typename Fn>
-static int splitPieces(const pcre2_code *code, pcre2_match_data *md,
+static int splitPieces(const PreTokenizer::Impl &pre, pcre2_match_data *md,
                        std::string_view text, Fn &&fn) {
   auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t pos = 0;
   while (pos < text.size()) {
-    int rc = pcre2_match(code, subject, text.size(), pos, PCRE2_NOTEMPTY, md,
-                         nullptr);
+    // pcre2_jit_match skips pcre2_match's option checks (~15% of the time).
+    int rc = pre.jit ? pcre2_jit_match(pre.code, subject, text.size(), pos,
+                                       PCRE2_NOTEMPTY, md, nullptr)
+                     : pcre2_match(pre.code, subject, text.size(), pos,
+                                   PCRE2_NOTEMPTY, md, nullptr);
     if (rc == PCRE2_ERROR_NOMATCH) {
       fn(text.substr(pos));
       return 0;
@@ -187,7 +191,7 @@ Error PreTokenizer::split(
     std::string_view text,
     const std::function<void(std::string_view)> &piece) const {
   MatchData md(impl->code);
-  if (int rc = splitPieces(impl->code, md.md, text, piece))
+  if (int rc = splitPieces(*impl, md.md, text, piece))
     return matchError(rc);
   return Error::success();
 }
@@ -788,10 +792,24 @@ struct EncodeCache::Impl {
     keys.clear();
     toks.clear();
   }
-  static uint64_t hashOf(std::string_view s) { return fnv1a64(s) | 1; }
+  /// Hash of a piece, a word at a time; odd, since 0 marks an empty slot.
+  static uint64_t hashOf(std::string_view s) {
+    const uint64_t k = 0x9E3779B97F4A7C15ull;
+    uint64_t h = s.size() * k;
+    for (size_t i = 0; i < s.size(); i += 8) {
+      uint64_t w = 0;
+      std::memcpy(&w, s.data() + i, std::min<size_t>(8, s.size() - i));
+      h = (h ^ w) * k;
+      h ^= h >> 29;
+    }
+    h = (h ^ (h >> 32)) * k;
+    return h | 1;
+  }
+  /// Home slot: the bits above the forced-odd one.
+  size_t home(uint64_t h) const { return (h >> 1) & (slots.size() - 1); }
   const Slot *find(std::string_view piece, uint64_t h) const {
     size_t mask = slots.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
+    for (size_t i = home(h);; i = (i + 1) & mask) {
       const Slot &s = slots[i];
       if (s.hash == 0)
         return nullptr;
@@ -819,7 +837,7 @@ struct EncodeCache::Impl {
   }
   void place(const Slot &s) {
     size_t mask = slots.size() - 1;
-    size_t i = s.hash & mask;
+    size_t i = home(s.hash);
     while (slots[i].hash != 0)
       i = (i + 1) & mask;
     slots[i] = s;
@@ -893,8 +911,8 @@ Error Tokenizer::encode(std::string_view text, std::vector<int32_t> &out,
   if (c.owner != impl.get())
     c.reset(impl.get());
   const Impl &t = *impl;
-  int rc = splitPieces(
-      t.pre.internals().code, c.md, text, [&](std::string_view piece) {
+  int rc =
+      splitPieces(t.pre.internals(), c.md, text, [&](std::string_view piece) {
         if (piece.size() == 1) {
           out.push_back(t.byteId[static_cast<uint8_t>(piece[0])]);
           return;
@@ -927,14 +945,22 @@ Expected<std::vector<int32_t>> Tokenizer::encode(std::string_view text) const {
 }
 
 Expected<std::string> Tokenizer::decode(const int32_t *ids, size_t n) const {
-  std::string out;
+  // Size first, then copy: one allocation however long the text.
+  size_t total = 0;
   for (size_t i = 0; i < n; ++i) {
     if (ids[i] < 0 || ids[i] >= vocabSize())
       return Error::failure("cannot decode token id " + std::to_string(ids[i]) +
                             " at position " + std::to_string(i) +
                             ": the vocabulary has " +
                             std::to_string(vocabSize()) + " tokens");
-    out += impl->tokens[ids[i]];
+    total += impl->tokens[ids[i]].size();
+  }
+  std::string out(total, '\0');
+  char *p = out.data();
+  for (size_t i = 0; i < n; ++i) {
+    const std::string &t = impl->tokens[ids[i]];
+    std::memcpy(p, t.data(), t.size());
+    p += t.size();
   }
   return out;
 }
