@@ -7,10 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace circ;
@@ -340,6 +343,89 @@ TEST(Checkpoint, ExportsDenseWeights) {
   EXPECT_EQ(*a->metadataValue("circ.density.wte.weight"), "0.665625");
   auto refused = Checkpoint::open(fromCk);
   ASSERT_FALSE(refused);
+}
+
+/// A safetensors reader written from the format description in Python (the
+/// language of the reference `safetensors.torch.load_file`), independent of
+/// ours: it applies the reference checks and prints, per tensor, its name,
+/// dtype, shape, number of zeros and the bytes of its second value.
+const char *kPythonReader = R"PY(
+import json, struct, sys
+from array import array
+data = open(sys.argv[1], 'rb').read()
+(n,) = struct.unpack('<Q', data[:8])
+assert n <= 100_000_000 and 8 + n <= len(data)
+def no_dups(pairs):
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), 'duplicate'
+    return dict(pairs)
+header = json.loads(data[8:8 + n].decode('utf-8'), object_pairs_hook=no_dups)
+meta = header.pop('__metadata__', {})
+assert all(isinstance(v, str) for v in meta.values())
+buf = data[8 + n:]
+end = 0
+for name, t in sorted(header.items(), key=lambda kv: kv[1]['data_offsets']):
+    b, e = t['data_offsets']
+    assert b == end, (name, b, end)
+    count = 1
+    for d in t['shape']:
+        count *= d
+    assert t['dtype'] == 'F32' and e - b == 4 * count
+    values = array('f', buf[b:e])
+    print(name, t['dtype'], 'x'.join(map(str, t['shape'])),
+          sum(1 for v in values if v == 0.0), buf[b + 4:b + 8].hex())
+    end = e
+assert end == len(buf), 'tiling'
+print('format', meta['circ.format'])
+)PY";
+
+// Tests that the dense export satisfies an independent reader of the format.
+TEST(Checkpoint, DenseExportPassesIndependentReader) {
+  TempDir dir;
+  ModelConfig c = smallConfig();
+  auto store = filledStore(c, 2.5f);
+  std::string path = dir.path + "/dense.safetensors";
+  ASSERT_FALSE(exportDenseWeights(c, *store, "", path));
+  std::string script = dir.path + "/reader.py";
+  FILE *f = fopen(script.c_str(), "w");
+  fputs(kPythonReader, f);
+  fclose(f);
+  FILE *p =
+      popen(("python3 '" + script + "' '" + path + "' 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof(buf), p))
+    out.append(buf, n);
+  int status = pclose(p);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+    GTEST_SKIP() << "no python3 on PATH";
+  ASSERT_EQ(status, 0) << out;
+  std::string expected;
+  std::vector<size_t> order(store->size());
+  for (size_t i = 0; i < store->size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return store->spec(a).name < store->spec(b).name; // all F32: by name
+  });
+  for (size_t i : order) {
+    const ParamSpec &spec = store->spec(i);
+    std::string shape;
+    for (int64_t d : spec.shape)
+      shape += (shape.empty() ? "" : "x") + std::to_string(d);
+    int64_t zeros = 0;
+    for (int64_t k = 0; k < store->numel(i); ++k)
+      zeros += store->values(i)[k] == 0.0f;
+    unsigned char bytes[4];
+    std::memcpy(bytes, store->values(i) + 1, 4);
+    char hex[9];
+    std::snprintf(hex, sizeof(hex), "%02x%02x%02x%02x", bytes[0], bytes[1],
+                  bytes[2], bytes[3]);
+    expected += spec.name + " F32 " + shape + " " + std::to_string(zeros) +
+                " " + hex + "\n";
+  }
+  expected += "format dense\n";
+  EXPECT_EQ(out, expected);
 }
 
 // Tests rolling checkpoints: only the newest `keep` remain, the newest
