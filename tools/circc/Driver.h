@@ -1,0 +1,63 @@
+//===- Driver.h - shared pieces of the circc subcommands --------*- C++ -*-===//
+//
+// circc is one executable with a subcommand per task (check, compile; later
+// train, prune, report). Each subcommand lives in its own file and declares
+// its llvm::cl::SubCommand and options there; this header holds what they
+// share: exit codes, input reading and diagnostic printing.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CIRC_TOOLS_CIRCC_DRIVER_H
+#define CIRC_TOOLS_CIRCC_DRIVER_H
+
+#include "circ/Frontend/Check.h"
+#include "circ/Frontend/Diagnostics.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/CommandLine.h"
+
+#include <optional>
+
+namespace circ::driver {
+
+/// circc's exit codes (documented in `circc --help` and docs/language.md).
+enum ExitCode : int {
+  ExitSuccess = 0,     ///< done; the input may have warnings
+  ExitInputErrors = 1, ///< the input has errors (diagnostics on stderr)
+  ExitUsageError = 2,  ///< bad command line, unreadable file, missing feature
+};
+
+extern llvm::cl::OptionCategory circcCategory;
+extern llvm::cl::SubCommand checkCommand;
+extern llvm::cl::SubCommand compileCommand;
+extern llvm::cl::SubCommand trainCommand;
+
+int runCheck();
+int runCompile();
+int runTrain();
+
+/// Reads `path` ("-" is stdin). On failure prints `circc: error: ...`.
+std::optional<frontend::SourceFile> readSource(llvm::StringRef path);
+
+/// A diagnostic engine honouring --error-limit.
+frontend::DiagnosticEngine makeDiagnosticEngine();
+
+/// Prints diagnostics to stderr in clang's format (--show-diagnostic-ids
+/// appends each one's name).
+void printDiagnostics(const frontend::SourceFile &source,
+                      const frontend::DiagnosticEngine &diags);
+
+/// Prints `circc: error: <message>` to stderr and returns ExitUsageError.
+int usageError(const llvm::Twine &message);
+
+/// Reads, parses and checks `path`, printing diagnostics. On success the
+/// spec and its source are returned; otherwise the exit code to use.
+struct Loaded {
+  std::optional<frontend::SourceFile> source;
+  std::optional<frontend::RunSpec> spec;
+  int exitCode = ExitSuccess;
+};
+Loaded loadAndCheck(llvm::StringRef path);
+
+} // namespace circ::driver
+
+#endif // CIRC_TOOLS_CIRCC_DRIVER_H

@@ -1,0 +1,88 @@
+//===- TrainCommand.cpp - circc train ---------------------------*- C++ -*-===//
+//
+// `circc train file.circ`: trains the model of the file's train block on its
+// data (by default the Python standard library installed here), writing
+// metrics, checkpoints and the tokenizer into the run directory.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Driver.h"
+
+#include "circ/Train/Trainer.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+using namespace circ;
+using namespace circ::driver;
+using namespace llvm;
+
+cl::SubCommand circ::driver::trainCommand(
+    "train", "Train the model of a .circ file (its train block)");
+
+static cl::opt<std::string> input(cl::Positional, cl::desc("<file.circ>"),
+                                  cl::sub(trainCommand),
+                                  cl::cat(circcCategory));
+static cl::opt<bool> resume("resume",
+                            cl::desc("Continue from the newest readable "
+                                     "checkpoint of the run"),
+                            cl::sub(trainCommand), cl::cat(circcCategory));
+static cl::opt<int64_t> steps("steps", cl::desc("Override the number of steps"),
+                              cl::sub(trainCommand), cl::cat(circcCategory));
+static cl::opt<std::string> out("out", cl::desc("Override the run directory"),
+                                cl::value_desc("dir"), cl::sub(trainCommand),
+                                cl::cat(circcCategory));
+static cl::opt<std::string>
+    corpus("corpus",
+           cl::desc("Train on this directory or glob of files instead of the "
+                    "data block's"),
+           cl::value_desc("dir|glob"), cl::sub(trainCommand),
+           cl::cat(circcCategory));
+static cl::opt<int64_t> threads("threads",
+                                cl::desc("Worker threads (default: the spec's, "
+                                         "else one per core)"),
+                                cl::sub(trainCommand), cl::cat(circcCategory));
+static cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
+                           cl::sub(trainCommand), cl::cat(circcCategory));
+
+int circ::driver::runTrain() {
+  if (input.empty())
+    return usageError("no input file; run 'circc train --help'");
+  if (steps.getNumOccurrences() && steps <= 0)
+    return usageError("--steps must be positive");
+  if (threads.getNumOccurrences() && threads <= 0)
+    return usageError("--threads must be positive");
+  Loaded loaded = loadAndCheck(input);
+  if (loaded.exitCode != ExitSuccess)
+    return loaded.exitCode;
+  if (!loaded.spec->train)
+    return usageError(input + " has no 'train' block to run");
+
+  train::TrainOverrides overrides;
+  if (steps.getNumOccurrences())
+    overrides.steps = steps;
+  if (out.getNumOccurrences())
+    overrides.out = out;
+  if (corpus.getNumOccurrences())
+    overrides.corpus = corpus;
+  if (threads.getNumOccurrences())
+    overrides.threads = threads;
+  overrides.resume = resume;
+  overrides.progress = !quiet;
+  rt::Expected<train::TrainResult> result =
+      train::train(*loaded.spec, overrides);
+  if (!result) {
+    errs() << "circc: error: " << result.message() << "\n";
+    return ExitInputErrors;
+  }
+  outs() << "trained " << result->steps << " steps: loss "
+         << format("%.4f", result->finalLoss);
+  if (result->holdoutLoss >= 0)
+    outs() << ", holdout " << format("%.4f", result->holdoutLoss);
+  outs() << " (unigram entropy " << format("%.4f", result->unigramEntropy)
+         << "), " << format("%.0f", result->tokensPerSecond) << " tok/s, L0 "
+         << format("%.4g", result->weightDensity) << " (" << result->nonzeros
+         << " nonzeros)\n"
+         << "checkpoint: " << result->checkpoint << "\n"
+         << "metrics:    " << result->metrics << "\n";
+  return ExitSuccess;
+}
