@@ -261,7 +261,7 @@ StepReport Optimizer::stepImpl() {
     proj->select(p, pool);
     pool.run(proj->numBlocks(),
              [&](int64_t b, unsigned) { proj->apply(p, b, decay); });
-    const std::vector<uint32_t> &kept = proj->finish(p, decay);
+    const std::vector<uint32_t> &kept = proj->finish();
     report.exactFallbacks += proj->usedFallback();
     if (cfg.sparseGradients) {
       // Dropped entries restart from zero moments when they regrow.

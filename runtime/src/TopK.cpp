@@ -128,6 +128,8 @@ void TopKProjector::begin(int64_t k, unsigned slots,
   budget = std::clamp(k, f, n);
   nSlots = std::max(1u, slots);
   fellBack = false;
+  forced.clear();
+  blockForced.assign(nBlocks + 1, 0);
   aboveCount.assign(nBlocks, 0);
   cands.resize(nBlocks);
   keptList.resize(nBlocks);
@@ -203,7 +205,7 @@ template <UnitAxis Axis> struct RowScan {
   uint32_t lo, band;
   int64_t m;
   uint32_t base;
-  std::vector<uint32_t> &cands;
+  std::vector<uint64_t> &cands;
   uint64_t *tops; // Rows: this row's list; Cols: this slot's lists
   uint32_t *need; // Cols: per-column entry bound
   uint32_t rowNeed = 0;
@@ -219,7 +221,7 @@ template <UnitAxis Axis> struct RowScan {
   void visit(int64_t c, uint32_t b) {
     uint32_t idx = base + static_cast<uint32_t>(c);
     if (b - lo <= band)
-      cands.push_back(idx);
+      cands.push_back(makeKey(b, idx));
     if constexpr (Axis == UnitAxis::Rows)
       if (b >= rowNeed)
         rowNeed = insertTop(tops, m, makeKey(b, idx));
@@ -229,9 +231,9 @@ template <UnitAxis Axis> struct RowScan {
   }
 };
 
-/// Counts entries above `hi` and hands the rest of the work to the scan,
-/// chunk by chunk; only chunks with something to record leave the
-/// vectorised path.
+/// Counts entries above `hi` and visits, in index order, only the entries a
+/// chunk's mask marks as interesting. A unit's bound only rises while its
+/// row is scanned, so a mask computed before the visits is conservative.
 template <UnitAxis Axis>
 int64_t scanRow(const float *row, int64_t cols, uint32_t hi,
                 RowScan<Axis> &scan) {
@@ -239,20 +241,23 @@ int64_t scanRow(const float *row, int64_t cols, uint32_t hi,
   for (; c + kChunk <= cols; c += kChunk) {
     uint32_t bits[kChunk];
     std::memcpy(bits, row + c, sizeof bits);
-    bool hit = false;
+    uint32_t mask = 0;
     for (int64_t j = 0; j < kChunk; ++j) {
       uint32_t b = bits[j] & 0x7fffffffu;
       count += b > hi;
-      hit |= scan.interesting(c + j, b);
+      mask |= static_cast<uint32_t>(scan.interesting(c + j, b)) << j;
     }
-    if (hit)
-      for (int64_t j = 0; j < kChunk; ++j)
-        scan.visit(c + j, bits[j] & 0x7fffffffu);
+    while (mask) {
+      int j = __builtin_ctz(mask);
+      mask &= mask - 1;
+      scan.visit(c + j, bits[j] & 0x7fffffffu);
+    }
   }
   for (; c < cols; ++c) {
     uint32_t b = absBits(row[c]);
     count += b > hi;
-    scan.visit(c, b);
+    if (scan.interesting(c, b))
+      scan.visit(c, b);
   }
   return count;
 }
@@ -265,7 +270,7 @@ void TopKProjector::observe(const float *w, int64_t block, unsigned slot) {
   blockRows(block, lo, hi);
   const uint32_t band = hiBits - loBits;
   int64_t above = 0;
-  std::vector<uint32_t> &out = cands[block];
+  std::vector<uint64_t> &out = cands[block];
   auto base = [&](int64_t r) { return static_cast<uint32_t>(r * cols); };
   if (axis == UnitAxis::Rows && perUnit > 0) {
     for (int64_t r = lo; r < hi; ++r) {
@@ -295,17 +300,24 @@ void TopKProjector::observe(const float *w, int64_t block, unsigned slot) {
 
 void TopKProjector::select(const float *w, ThreadPool &pool) {
   forced.clear();
-  forcedValue.clear();
+  blockForced.assign(nBlocks + 1, 0);
   if (keepsAll())
     return;
+  // The forced set in ascending index order, and how many of them the
+  // "above" counts include.
   const int64_t m = perUnit;
+  int64_t forcedAbove = 0;
+  auto take = [&](uint64_t key) {
+    forcedAbove += static_cast<uint32_t>(key >> 32) > hiBits;
+    return keyIndex(key);
+  };
   if (axis == UnitAxis::Rows && m > 0) {
     for (int64_t r = 0; r < rows; ++r) {
       const uint64_t *tops = unitTops.data() + r * m;
       size_t first = forced.size();
       for (int64_t t = 0; t < m; ++t)
         if (tops[t])
-          forced.push_back(keyIndex(tops[t]));
+          forced.push_back(take(tops[t]));
       std::sort(forced.begin() + first, forced.end());
     }
   } else if (axis == UnitAxis::Cols && m > 0) {
@@ -330,50 +342,52 @@ void TopKProjector::select(const float *w, ThreadPool &pool) {
     forced.resize(perRow[rows]);
     for (int64_t c = 0; c < cols; ++c)
       for (int64_t t = 0; t < m; ++t)
-        if (uint64_t key = merged[c * m + t]) {
-          uint32_t idx = keyIndex(key);
-          forced[perRow[idx / cols]++] = idx;
-        }
+        if (uint64_t key = merged[c * m + t])
+          forced[perRow[keyIndex(key) / cols]++] = take(key);
   }
-  forcedValue.resize(forced.size());
-  for (size_t i = 0; i < forced.size(); ++i)
-    forcedValue[i] = w[forced[i]];
+  for (int64_t b = 0, f = 0; b < nBlocks; ++b) {
+    int64_t end = std::min(rows, (b + 1) * rowsPerBlock) * cols;
+    while (f < static_cast<int64_t>(forced.size()) && forced[f] < end)
+      ++f;
+    blockForced[b + 1] = f;
+  }
 
   const int64_t r = budget - static_cast<int64_t>(forced.size());
   if (r <= 0) {
     tBits = kAboveAll;
     tIdx = 0;
+    fellBack = false;
     return;
   }
-  int64_t above = 0;
+  int64_t above = -forcedAbove;
   for (int64_t a : aboveCount)
     above += a;
-  std::vector<uint64_t> keys;
+  // Candidates other than forced entries (both lists ascend by index).
+  selectKeys.clear();
   size_t fi = 0;
-  for (const std::vector<uint32_t> &blockCands : cands)
-    for (uint32_t idx : blockCands) {
+  for (const std::vector<uint64_t> &blockCands : cands)
+    for (uint64_t key : blockCands) {
+      uint32_t idx = keyIndex(key);
       while (fi < forced.size() && forced[fi] < idx)
         ++fi;
       if (fi < forced.size() && forced[fi] == idx)
         continue;
-      keys.push_back(makeKey(absBits(w[idx]), idx));
+      selectKeys.push_back(key);
     }
-  for (float v : forcedValue)
-    above -= absBits(v) > hiBits;
   if (!alwaysExact && above < r &&
-      r <= above + static_cast<int64_t>(keys.size())) {
-    uint64_t t = selectKthLargest(keys, static_cast<size_t>(r - above - 1));
+      r <= above + static_cast<int64_t>(selectKeys.size())) {
+    uint64_t t =
+        selectKthLargest(selectKeys, static_cast<size_t>(r - above - 1));
     tBits = static_cast<uint32_t>(t >> 32);
     tIdx = keyIndex(t);
     fellBack = false;
     return;
   }
-  exactThreshold(w, pool, forced);
+  exactThreshold(w, pool);
   fellBack = true;
 }
 
-void TopKProjector::exactThreshold(const float *w, ThreadPool &pool,
-                                   const std::vector<uint32_t> &forcedSorted) {
+void TopKProjector::exactThreshold(const float *w, ThreadPool &pool) {
   // Radix select on the top 16 of the 31 magnitude bits, forced entries
   // excluded, then the exact rank inside the threshold bucket.
   const int64_t n = rows * cols;
@@ -390,9 +404,9 @@ void TopKProjector::exactThreshold(const float *w, ThreadPool &pool,
   for (unsigned s = 0; s < pool.size(); ++s)
     for (size_t b = 0; b < kBins; ++b)
       total[b] += hist[s * kBins + b];
-  for (uint32_t idx : forcedSorted)
+  for (uint32_t idx : forced)
     --total[absBits(w[idx]) >> kShift];
-  int64_t need = budget - static_cast<int64_t>(forcedSorted.size());
+  int64_t need = budget - static_cast<int64_t>(forced.size());
   size_t bucket = kBins;
   while (bucket-- > 0) {
     if (total[bucket] >= need)
@@ -401,91 +415,108 @@ void TopKProjector::exactThreshold(const float *w, ThreadPool &pool,
   }
   const int64_t nBlk = (n + kBlockElems - 1) / kBlockElems;
   std::vector<std::vector<uint64_t>> found(nBlk);
-  parallelBlocks(
-      pool, n, kBlockElems, [&](int64_t blk, int64_t lo, int64_t hi, unsigned) {
-        for (int64_t i = lo; i < hi; ++i) {
-          uint32_t b = absBits(w[i]);
-          if ((b >> kShift) != bucket)
-            continue;
-          uint32_t idx = static_cast<uint32_t>(i);
-          if (std::binary_search(forcedSorted.begin(), forcedSorted.end(), idx))
-            continue;
-          found[blk].push_back(makeKey(b, idx));
-        }
-      });
-  std::vector<uint64_t> keys;
+  parallelBlocks(pool, n, kBlockElems,
+                 [&](int64_t blk, int64_t lo, int64_t hi, unsigned) {
+                   for (int64_t i = lo; i < hi; ++i) {
+                     uint32_t b = absBits(w[i]);
+                     if ((b >> kShift) != bucket)
+                       continue;
+                     uint32_t idx = static_cast<uint32_t>(i);
+                     if (std::binary_search(forced.begin(), forced.end(), idx))
+                       continue;
+                     found[blk].push_back(makeKey(b, idx));
+                   }
+                 });
+  selectKeys.clear();
   for (const std::vector<uint64_t> &f : found)
-    keys.insert(keys.end(), f.begin(), f.end());
-  uint64_t t = selectKthLargest(keys, static_cast<size_t>(need - 1));
+    selectKeys.insert(selectKeys.end(), f.begin(), f.end());
+  uint64_t t = selectKthLargest(selectKeys, static_cast<size_t>(need - 1));
   tBits = static_cast<uint32_t>(t >> 32);
   tIdx = keyIndex(t);
 }
 
-void TopKProjector::apply(float *w, int64_t block, float decay) {
-  int64_t lo, hi;
-  blockRows(block, lo, hi);
-  std::vector<uint32_t> &out = keptList[block];
-  const int64_t begin = lo * cols, end = hi * cols;
-  const bool all = keepsAll();
-  const uint32_t tb = tBits, ti = tIdx;
-  int64_t i = begin;
-  auto one = [&](int64_t e) {
-    float v = w[e];
-    uint32_t b = absBits(v);
-    bool keep = all || b > tb || (b == tb && static_cast<uint32_t>(e) <= ti);
-    float nv = keep ? v - decay * v : 0.0f;
-    w[e] = nv;
-    if (nv != 0.0f)
-      out.push_back(static_cast<uint32_t>(e));
-  };
-  for (; i + kChunk <= end; i += kChunk) {
+namespace {
+/// apply() on [begin, end): keep iff key >= (tb, ti) or forced. Chunks
+/// first compare magnitudes only (vectorised); lanes equal to tb and forced
+/// lanes, both rare, are patched afterwards.
+void applyRange(float *w, int64_t begin, int64_t end, uint32_t tb, uint32_t ti,
+                float decay, const uint32_t *fNext, const uint32_t *fEnd,
+                std::vector<uint32_t> &out) {
+  auto finishChunk = [&](int64_t i, int64_t len, uint32_t keep) {
+    for (; fNext < fEnd && *fNext < i + len; ++fNext)
+      keep |= 1u << (*fNext - i);
     float nv[kChunk];
-    uint32_t any = 0, changed = 0;
-    for (int64_t j = 0; j < kChunk; ++j) {
+    uint32_t nonzero = 0;
+    bool changed = false;
+    for (int64_t j = 0; j < len; ++j) {
       float v = w[i + j];
-      uint32_t b = absBits(v);
-      uint32_t e = static_cast<uint32_t>(i + j);
-      bool keep = all | (b > tb) | ((b == tb) & (e <= ti));
-      nv[j] = keep ? v - decay * v : 0.0f;
-      any |= nv[j] != 0.0f;
+      nv[j] = (keep >> j) & 1 ? v - decay * v : 0.0f;
+      nonzero |= static_cast<uint32_t>(nv[j] != 0.0f) << j;
       changed |= nv[j] != v;
     }
     if (changed)
-      std::memcpy(w + i, nv, sizeof nv);
-    if (any)
+      std::memcpy(w + i, nv, len * sizeof(float));
+    while (nonzero) {
+      int j = __builtin_ctz(nonzero);
+      nonzero &= nonzero - 1;
+      out.push_back(static_cast<uint32_t>(i + j));
+    }
+  };
+  int64_t i = begin;
+  for (; i + kChunk <= end; i += kChunk) {
+    uint32_t bits[kChunk];
+    std::memcpy(bits, w + i, sizeof bits);
+    uint32_t keep = 0, tie = 0;
+    for (int64_t j = 0; j < kChunk; ++j) {
+      uint32_t b = bits[j] & 0x7fffffffu;
+      keep |= static_cast<uint32_t>(b > tb) << j;
+      tie |= static_cast<uint32_t>(b == tb) << j;
+    }
+    while (tie) {
+      int j = __builtin_ctz(tie);
+      tie &= tie - 1;
+      keep |= static_cast<uint32_t>(i + j <= ti) << j;
+    }
+    if (keep == 0 && (fNext == fEnd || *fNext >= i + kChunk)) {
+      // Nothing kept: zero the chunk unless it is zero already.
+      uint32_t any = 0;
       for (int64_t j = 0; j < kChunk; ++j)
-        if (nv[j] != 0.0f)
-          out.push_back(static_cast<uint32_t>(i + j));
+        any |= bits[j] & 0x7fffffffu;
+      if (any)
+        std::memset(w + i, 0, sizeof bits);
+      continue;
+    }
+    finishChunk(i, kChunk, keep);
   }
-  for (; i < end; ++i)
-    one(i);
+  if (i < end) {
+    uint32_t keep = 0;
+    for (int64_t j = 0; i + j < end; ++j) {
+      uint32_t b = absBits(w[i + j]);
+      keep |= static_cast<uint32_t>(b > tb || (b == tb && i + j <= ti)) << j;
+    }
+    finishChunk(i, end - i, keep);
+  }
+}
+} // namespace
+
+void TopKProjector::apply(float *w, int64_t block, float decay) {
+  int64_t lo, hi;
+  blockRows(block, lo, hi);
+  // keepsAll(): a threshold below every key.
+  applyRange(w, lo * cols, hi * cols, keepsAll() ? 0 : tBits,
+             keepsAll() ? 0xffffffffu : tIdx, decay,
+             forced.data() + blockForced[block],
+             forced.data() + blockForced[block + 1], keptList[block]);
 }
 
-const std::vector<uint32_t> &TopKProjector::finish(float *w, float decay) {
-  // Forced entries under the threshold were zeroed by apply(): restore them.
-  restored.clear();
-  if (!keepsAll())
-    for (size_t i = 0; i < forced.size(); ++i) {
-      uint32_t idx = forced[i];
-      float v = forcedValue[i];
-      uint32_t b = absBits(v);
-      if (b > tBits || (b == tBits && idx <= tIdx))
-        continue;
-      float nv = v - decay * v;
-      w[idx] = nv;
-      if (nv != 0.0f)
-        restored.push_back(idx);
-    }
-  size_t blockTotal = 0;
+const std::vector<uint32_t> &TopKProjector::finish() {
+  size_t total = 0;
   for (const std::vector<uint32_t> &k : keptList)
-    blockTotal += k.size();
-  merged.clear();
-  merged.reserve(blockTotal);
+    total += k.size();
+  result.clear();
+  result.reserve(total);
   for (const std::vector<uint32_t> &k : keptList)
-    merged.insert(merged.end(), k.begin(), k.end());
-  result.resize(blockTotal + restored.size());
-  std::merge(merged.begin(), merged.end(), restored.begin(), restored.end(),
-             result.begin());
+    result.insert(result.end(), k.begin(), k.end());
   return result;
 }
 
@@ -501,7 +532,7 @@ int64_t projectTopK(float *w, const ParamSpec &spec, int64_t budget,
            [&](int64_t b, unsigned slot) { p.observe(w, b, slot); });
   p.select(w, pool);
   pool.run(p.numBlocks(), [&](int64_t b, unsigned) { p.apply(w, b, decay); });
-  const std::vector<uint32_t> &kept = p.finish(w, decay);
+  const std::vector<uint32_t> &kept = p.finish();
   if (index)
     index->assign(w, rows, cols, kept, pool);
   return static_cast<int64_t>(kept.size());

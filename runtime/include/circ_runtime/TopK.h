@@ -69,11 +69,10 @@ public:
   /// Serial: forced set and threshold. Reads w (not yet modified).
   void select(const float *w, ThreadPool &pool);
   /// Block b: zeroes dropped entries, applies w <- w - decay * w to kept
-  /// ones and records them.
+  /// ones and records the nonzero ones.
   void apply(float *w, int64_t block, float decay);
-  /// Serial: restores forced entries below the threshold and returns the
-  /// ascending flat positions of all kept entries.
-  const std::vector<uint32_t> &finish(float *w, float decay);
+  /// Serial: the ascending flat positions of all kept nonzero entries.
+  const std::vector<uint32_t> &finish();
 
   /// True when the projection keeps everything (budget >= numel): observe,
   /// select and apply then only decay.
@@ -85,8 +84,7 @@ public:
   void setAlwaysExact(bool on) { alwaysExact = on; }
 
 private:
-  void exactThreshold(const float *w, ThreadPool &pool,
-                      const std::vector<uint32_t> &forcedSorted);
+  void exactThreshold(const float *w, ThreadPool &pool);
 
   int64_t rows, cols;
   UnitAxis axis;
@@ -96,10 +94,10 @@ private:
   bool alwaysExact = false, fellBack = false;
 
   // Sample bounds: entries with |w| bits > hiBits are "above"; entries in
-  // [loBits, hiBits] are candidates.
+  // [loBits, hiBits] are candidates, recorded with their keys.
   uint32_t hiBits = 0, loBits = 0;
   std::vector<int64_t> aboveCount;             ///< per block
-  std::vector<std::vector<uint32_t>> cands;    ///< per block, ascending
+  std::vector<std::vector<uint64_t>> cands;    ///< per block, ascending index
   std::vector<std::vector<uint32_t>> keptList; ///< per block, ascending
   // Per-unit top keys, sorted descending, 0 = empty. Rows: one list per row.
   // Cols: one list per (slot, column), merged in select().
@@ -107,11 +105,11 @@ private:
   std::vector<uint32_t> colNeed; ///< Cols: per (slot, column) entry bound
   unsigned nSlots = 1;
 
-  // Result of select(): keep iff key >= (tBits, tIdx), plus the forced set.
+  // Result of select(): keep iff key >= (tBits, tIdx), or forced.
   uint32_t tBits = 0, tIdx = 0;
-  std::vector<uint32_t> forced;           ///< ascending flat positions
-  std::vector<float> forcedValue;         ///< their values at select()
-  std::vector<uint32_t> restored, merged; ///< scratch for finish()
+  std::vector<uint32_t> forced;     ///< ascending flat positions
+  std::vector<int64_t> blockForced; ///< forced[blockForced[b]..] in block b
+  std::vector<uint64_t> selectKeys; ///< scratch for select()
   std::vector<uint32_t> result;
 };
 

@@ -197,7 +197,7 @@ TEST(TopK, MisleadingSampleFallsBackToExact) {
   EXPECT_TRUE(p.usedFallback());
   pool.run(p.numBlocks(),
            [&](int64_t b, unsigned) { p.apply(x.data(), b, 0); });
-  const std::vector<uint32_t> &kept = p.finish(x.data(), 0);
+  const std::vector<uint32_t> &kept = p.finish();
   EXPECT_EQ((int64_t)kept.size(), budget);
   EXPECT_EQ(nonzeros(x), expect);
 }
