@@ -775,7 +775,7 @@ struct EncodeCache::Impl {
   };
   std::vector<Pending> heap;
 
-  static constexpr size_t kMaxKeyBytes = 64u << 20;
+  static constexpr size_t kMaxKeyBytes = 16u << 20; // then start afresh
   static constexpr size_t kMaxPiece = 256;
 
   ~Impl() { pcre2_match_data_free(md); }

@@ -61,7 +61,7 @@ std::vector<std::string> diffModelConfigs(const ModelConfig &a,
 /// Everything in a checkpoint besides the tensors and the config.
 struct TrainingState {
   int64_t step = 0;
-  std::string rngState;
+  std::string rngState; ///< any UTF-8 text, e.g. hex words
   uint64_t dataPosition = 0;
   std::string runSpecHash;
   std::string tokenizerJson; ///< empty if the run has no tokenizer
