@@ -424,18 +424,20 @@ static Expected<Corpus> readCorpusCache(const std::string &path,
   return corpus;
 }
 
+Expected<CorpusListing> listCorpus(const CorpusOptions &options) {
+  if (!options.spec.empty())
+    return listCorpus(options.spec);
+  Expected<std::string> dir = findDefaultCorpus();
+  if (!dir)
+    return dir.takeError();
+  return listCorpus(*dir, defaultCorpusExcludes());
+}
+
 Expected<Corpus> loadCorpus(const CorpusOptions &options,
-                            const Tokenizer &tokenizer) {
-  std::string spec = options.spec;
-  std::vector<std::string> exclude;
-  if (spec.empty()) {
-    Expected<std::string> dir = findDefaultCorpus();
-    if (!dir)
-      return dir.takeError();
-    spec = *dir;
-    exclude = defaultCorpusExcludes();
-  }
-  Expected<CorpusListing> listing = listCorpus(spec, exclude);
+                            const Tokenizer &tokenizer,
+                            std::optional<CorpusListing> given) {
+  Expected<CorpusListing> listing =
+      given ? Expected<CorpusListing>(std::move(*given)) : listCorpus(options);
   if (!listing)
     return listing.takeError();
   Expected<CorpusSplit> split = splitCorpus(*listing, options.holdoutFraction);

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -107,10 +108,17 @@ struct Corpus {
   std::string cacheFile; ///< where the streams are cached, if anywhere
 };
 
+/// Lists `options.spec`, or the default corpus (without its excluded
+/// directories) when the spec is empty.
+Expected<CorpusListing> listCorpus(const CorpusOptions &options);
+
 /// Lists, splits and tokenises a corpus, reusing the cache when it matches.
-/// A corrupt cache file is reported in `listing.warnings` and rebuilt.
+/// A corrupt cache file is reported in `listing.warnings` and rebuilt. Pass
+/// the listCorpus(options) result made earlier (e.g. to train the tokenizer
+/// on its split) as `listing` to skip listing again.
 Expected<Corpus> loadCorpus(const CorpusOptions &options,
-                            const Tokenizer &tokenizer);
+                            const Tokenizer &tokenizer,
+                            std::optional<CorpusListing> listing = {});
 
 /// A tokenizer for `split.train`: loaded from the cache directory when one
 /// was trained on exactly these files with these settings, else trained and

@@ -198,7 +198,7 @@ TEST(Corpus, CachesTokenStreams) {
   o.spec = t.root + "/pkg";
   o.holdoutFraction = 0.2;
   o.cacheDir = cache;
-  auto listing = listCorpus(o.spec);
+  auto listing = listCorpus(o);
   ASSERT_TRUE(listing);
   auto split = splitCorpus(*listing, o.holdoutFraction);
   ASSERT_TRUE(split);
@@ -212,7 +212,7 @@ TEST(Corpus, CachesTokenStreams) {
   EXPECT_EQ(tokAgain->fingerprint(), tok->fingerprint());
   EXPECT_TRUE(warnings.empty());
 
-  auto first = loadCorpus(o, *tok);
+  auto first = loadCorpus(o, *tok, *listing);
   ASSERT_TRUE(first) << first.message();
   EXPECT_FALSE(first->fromCache);
   EXPECT_FALSE(first->cacheFile.empty());
