@@ -19,6 +19,8 @@ packages=(
   libpcre2-dev nlohmann-json3-dev libgtest-dev
   # the default corpus: the Python standard library's source
   libpython3.11-stdlib python3
+  # the report viewer's headless-browser test (test/Viewer)
+  chromium
 )
 
 missing=()
@@ -32,6 +34,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# playwright-core drives chromium in the viewer test; the viewer itself needs
+# no npm package. Skipped when node is absent (the test is then unsupported).
+if [ ! -d "$here/tools/viewer/node_modules" ] && command -v npm >/dev/null; then
+  (cd "$here/tools/viewer" && npm ci --no-audit --no-fund)
 fi
 
 if [ ! -f "$build/build.ninja" ]; then

@@ -27,7 +27,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.circ_tools_dir, config.llvm_tools_dir]
-tools = ["circ-opt", "circc", "circ-build-model"]
+tools = ["circ-opt", "circc", "circ-build-model", "circ-report", "circ-tasks"]
 # CIRC_VERIFY_ROUNDTRIP=1 turns every circ-opt run into a printer/parser
 # round-trip check as well, as CIRCT does.
 if os.environ.get("CIRC_VERIFY_ROUNDTRIP"):
@@ -51,3 +51,12 @@ if os.path.exists("/dev/nvidia0") and any(
         os.path.exists(os.path.join(d, "libcuda.so.1"))
         for d in ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/cuda/compat"]):
     config.available_features.add("cuda-gpu")
+
+# The report viewer's browser test (test/Viewer): Debian's chromium driven by
+# playwright-core, which scripts/setup.sh installs into tools/viewer.
+playwright_core = os.path.join(config.circ_src_root, "tools", "viewer",
+                               "node_modules", "playwright-core")
+if (os.path.exists("/usr/bin/chromium") and shutil.which("node")
+        and os.path.isdir(playwright_core)):
+    config.available_features.add("chromium")
+    config.substitutions.append(("%playwright_core", playwright_core))

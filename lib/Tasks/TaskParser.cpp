@@ -13,6 +13,7 @@
 #include <cctype>
 #include <functional>
 #include <set>
+#include <tuple>
 
 namespace circ::tasks {
 
@@ -872,6 +873,17 @@ ParseResult parseTemplatesImpl(
     return result;
   Parser parser(src, std::move(toks), result.errors, builtin);
   parser.parseFile();
+  // Report in source order (resolution errors are found after parsing);
+  // errors at one place keep the order they were found in.
+  std::vector<std::pair<std::tuple<unsigned, unsigned, size_t>, Diagnostic>>
+      order;
+  for (size_t i = 0; i < result.errors.size(); ++i)
+    order.push_back({{result.errors[i].loc.line, result.errors[i].loc.col, i},
+                     std::move(result.errors[i])});
+  std::sort(order.begin(), order.end(),
+            [](const auto &a, const auto &b) { return a.first < b.first; });
+  for (size_t i = 0; i < order.size(); ++i)
+    result.errors[i] = std::move(order[i].second);
   if (!result.ok())
     return result;
   for (auto &def : parser.tasks)
