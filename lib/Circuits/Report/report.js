@@ -84,7 +84,7 @@
   function visible(n) { return state.embed || n.feature_type !== 'embedding'; }
 
   // ----------------------------------------------------------------- layout
-  const ROW_H = 54, LEFT = 96, TOP = 24, NODE_R = 6;
+  const ROW_H = 48, LEFT = 96, TOP = 24, NODE_R = 6;
   let layout = null;
 
   function computeLayout() {
@@ -133,7 +133,7 @@
     sweep(keys.slice(1), below);
 
     const widest = Math.max(1, ...keys.map(k => rows.get(k).length));
-    const spacing = Math.max(18, Math.min(40, 1100 / widest));
+    const spacing = Math.max(18, Math.min(64, 1100 / widest));
     const width = Math.max(900, LEFT + widest * spacing + 60);
     const height = TOP * 2 + keys.length * ROW_H;
     const xy = new Map();
