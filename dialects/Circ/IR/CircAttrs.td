@@ -84,12 +84,13 @@ def Circ_SparsityAttr : Circ_Attr<"Sparsity", "sparsity"> {
     neuron or channel") and along which axis a unit lies (`axis`: `rows` when
     each row is one unit's inputs, `cols` when each column is one unit's
     outputs, `none` for embeddings), and the storage layout the kernels use
-    for the sparse index (`layout`).
+    for the sparse index (`layout`). The density prints with as many digits
+    as it takes to read back the same value, so text round trips are exact.
 
     | parameter | type | meaning |
     |---|---|---|
     | density | f64 in (0, 1] | nonzero fraction after the top-k projection |
-    | min_per_unit | i64 ≥ 0 | nonzeros kept per unit regardless of magnitude |
+    | min_per_unit | i64 ≥ 0, 0 when axis = none | nonzeros kept per unit regardless of magnitude |
     | axis | rows / cols / none | which axis indexes units |
     | layout | dense / csr / ell / bsr | index layout chosen for the kernels |
 
