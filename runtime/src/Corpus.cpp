@@ -298,7 +298,8 @@ Expected<TokenStream> tokenizeFiles(const std::vector<CorpusFile> &files,
                                     std::vector<std::string> &warnings) {
   std::vector<std::vector<int32_t>> perFile(files.size());
   std::vector<std::string> problems(files.size());
-  std::vector<bool> read(files.size(), false), failed(files.size(), false);
+  // Bytes, not vector<bool>: threads write neighbouring entries.
+  std::vector<char> read(files.size(), false), failed(files.size(), false);
   std::vector<uint64_t> bytes(files.size(), 0);
   std::vector<EncodeCache> caches(std::max(threads, 1u));
   parallelFor(files.size(), threads, [&](size_t i, unsigned slot) {
@@ -346,7 +347,7 @@ Expected<Tokenizer> trainTokenizer(const std::vector<CorpusFile> &files,
     return pre.takeError();
   std::vector<WordCounts> counts(std::max(threads, 1u), WordCounts(*pre));
   std::vector<std::string> problems(files.size());
-  std::vector<bool> failed(files.size(), false);
+  std::vector<char> failed(files.size(), false); // written by threads
   parallelFor(files.size(), threads, [&](size_t i, unsigned slot) {
     Expected<std::string> text = readFile(files[i].path);
     if (!text) {
