@@ -1,0 +1,205 @@
+//===- ModelProgram.cpp - a model compiled for the CPU, bound to weights -*- C++ -*-===//
+#include "circ/Train/ModelProgram.h"
+
+#include "circ/Builder/ModelBuilder.h"
+#include "circ/InitAllDialects.h"
+#include "circ/InitAllPasses.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::circ;
+using ::circ::rt::Error;
+using ::circ::rt::Expected;
+
+namespace {
+/// Collects the diagnostics of a failing stage into one message.
+struct DiagnosticCollector {
+  explicit DiagnosticCollector(MLIRContext &ctx)
+      : handler(&ctx, [this](Diagnostic &d) {
+          llvm::raw_string_ostream os(text);
+          os << "\n  " << d.getLocation() << ": " << d.str();
+          return success();
+        }) {}
+  std::string text;
+  ScopedDiagnosticHandler handler;
+};
+
+/// The gradient function circ-differentiate adds for `@loss`.
+constexpr llvm::StringLiteral kLossGrad = "loss_grad";
+} // namespace
+
+ModelProgram::ModelProgram(const ::circ::ModelConfig &config,
+                           const ModelProgramOptions &options)
+    : cfg(config), opts(options) {
+  if (opts.seqLen == 0)
+    opts.seqLen = cfg.ctx;
+}
+
+ModelProgram::~ModelProgram() = default;
+
+Expected<std::unique_ptr<ModelProgram>>
+ModelProgram::create(const ::circ::ModelConfig &config,
+                     const ModelProgramOptions &options) {
+  std::unique_ptr<ModelProgram> program(new ModelProgram(config, options));
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  program->context = std::make_unique<MLIRContext>(registry);
+  MLIRContext &ctx = *program->context;
+  ctx.loadAllAvailableDialects();
+  DiagnosticCollector diags(ctx);
+  auto fail = [&](const char *stage) {
+    return Error::failure(std::string("cannot compile the model: ") + stage +
+                          " failed:" + diags.text);
+  };
+
+  ModelBuildOptions build;
+  build.batch = program->opts.batch;
+  build.seqLen = program->opts.seqLen;
+  build.withLoss = options.loss || options.lossGrad;
+  FailureOr<OwningOpRef<ModuleOp>> module = buildModel(ctx, config, build);
+  if (failed(module))
+    return fail("building the model");
+
+  if (options.lossGrad) {
+    registerAllPasses();
+    PassManager pm(&ctx);
+    if (failed(parsePassPipeline("builtin.module(circ-differentiate{func=loss})",
+                                 pm, llvm::errs())) ||
+        failed(pm.run(**module)))
+      return fail("differentiating the loss");
+    // Gradient results name their parameter (`circ.grad`).
+    auto grad = (*module)->lookupSymbol<func::FuncOp>(kLossGrad);
+    for (unsigned r = 1, e = grad.getNumResults(); r < e; ++r) {
+      auto name = grad.getResultAttrOfType<StringAttr>(r, "circ.grad");
+      if (!name)
+        return Error::failure("cannot compile the model: gradient result " +
+                              std::to_string(r) + " names no parameter");
+      program->gradNames.push_back(name.str());
+    }
+  }
+  // Compile only what was asked for.
+  for (auto [name, keep] :
+       {std::pair<StringRef, bool>{"forward", options.forward},
+        {"loss", options.loss}}) {
+    if (keep)
+      continue;
+    if (auto fn = (*module)->lookupSymbol<func::FuncOp>(name))
+      fn.erase();
+  }
+
+  CPUPipelineOptions pipeline;
+  pipeline.vectorWidth = options.vectorWidth;
+  pipeline.parallel = options.parallel;
+  FailureOr<std::unique_ptr<JITModule>> jit =
+      JITModule::compile(**module, pipeline);
+  if (failed(jit))
+    return fail("compiling for the CPU");
+  program->jit = std::move(*jit);
+  return program;
+}
+
+Error ModelProgram::call(StringRef fn, ArrayRef<const int32_t *> ids,
+                         ::circ::rt::ParamStore &store,
+                         ArrayRef<void *> outputs, bool gradsAsOutputs) {
+  const EntryPoint *entry = jit->entryPoint(fn);
+  if (!entry)
+    return Error::failure(("the program has no function '" + fn + "'").str());
+  std::vector<BufferArg> args;
+  args.reserve(entry->buffers.size());
+  size_t nextId = 0;
+  for (const BufferInfo &info : entry->buffers) {
+    BufferArg arg;
+    arg.shape = info.shape;
+    if (info.result >= 0) {
+      if (gradsAsOutputs && info.result >= 1) {
+        const std::string &name = gradNames[info.result - 1];
+        std::optional<size_t> p = store.find(name);
+        if (!p)
+          return Error::failure("the parameter store has no parameter '" +
+                                name + "' for a gradient of '" + fn.str() +
+                                "'");
+        arg.data = store.grads(*p);
+      } else {
+        if (static_cast<size_t>(info.result) >= outputs.size())
+          return Error::failure(("no output buffer for result " +
+                                 std::to_string(info.result) + " of '" + fn +
+                                 "'").str());
+        arg.data = outputs[info.result];
+      }
+      args.push_back(std::move(arg));
+      continue;
+    }
+    if (info.param.empty()) {
+      if (nextId >= ids.size())
+        return Error::failure(("'" + fn + "' takes more token inputs than "
+                               "were given").str());
+      arg.data = const_cast<int32_t *>(ids[nextId++]);
+      args.push_back(std::move(arg));
+      continue;
+    }
+    std::optional<size_t> index = store.find(info.param);
+    if (!index)
+      return Error::failure("the parameter store has no parameter '" +
+                            info.param + "'");
+    size_t p = *index;
+    if (info.buffer.empty() || info.buffer == "dense") {
+      arg.data = store.values(p);
+    } else {
+      ::circ::rt::SparseIndex *sparse = store.mutableIndex(p);
+      if (!sparse)
+        return Error::failure("parameter '" + info.param +
+                              "' has no sparse index");
+      auto bind = [&](auto &vec) {
+        arg.data = vec.data();
+        arg.shape = {static_cast<int64_t>(vec.size())};
+      };
+      if (info.buffer == "row_ptr")
+        bind(sparse->rowPtr);
+      else if (info.buffer == "col_idx")
+        bind(sparse->colIdx);
+      else if (info.buffer == "values")
+        bind(sparse->rowValues);
+      else if (info.buffer == "col_ptr")
+        bind(sparse->colPtr);
+      else if (info.buffer == "row_idx")
+        bind(sparse->rowIdx);
+      else if (info.buffer == "values_t")
+        bind(sparse->colValues);
+      else
+        return Error::failure("parameter '" + info.param + "': buffer '" +
+                              info.buffer +
+                              "' of its layout is not kept by the runtime");
+    }
+    args.push_back(std::move(arg));
+  }
+  std::string error;
+  if (failed(jit->call(fn, args, error)))
+    return Error::failure(("calling '" + fn + "': " + error).str());
+  return Error::success();
+}
+
+Expected<float> ModelProgram::lossAndGrad(const int32_t *inputs,
+                                          const int32_t *targets,
+                                          ::circ::rt::ParamStore &store) {
+  float loss = 0;
+  if (Error e = call(kLossGrad, {inputs, targets}, store, {&loss}, true))
+    return std::move(e);
+  return loss;
+}
+
+Expected<float> ModelProgram::loss(const int32_t *inputs,
+                                   const int32_t *targets,
+                                   ::circ::rt::ParamStore &store) {
+  float loss = 0;
+  if (Error e = call("loss", {inputs, targets}, store, {&loss}, false))
+    return std::move(e);
+  return loss;
+}
+
+Error ModelProgram::forward(const int32_t *inputs,
+                            ::circ::rt::ParamStore &store, float *logits) {
+  return call("forward", {inputs}, store, {logits}, false);
+}
