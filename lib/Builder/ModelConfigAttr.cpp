@@ -37,8 +37,8 @@ mlir::circ::maskGateParameters(const ::circ::ModelConfig &config) {
       auto site = static_cast<::circ::NodeLocation>(s);
       std::string prefix =
           "h." + std::to_string(l) + "." + ::circ::nodeLocationName(site);
-      gates.push_back({prefix + ".tau", prefix + ".mean", l, site,
-                       config.siteWidth(site)});
+      gates.push_back(
+          {prefix + ".tau", prefix + ".mean", l, site, config.siteWidth(site)});
     }
   }
   return gates;
@@ -58,11 +58,16 @@ Location ModelBuildOptions::locate(MLIRContext *ctx, StringRef key) const {
 /// about; this maps that setting to its diagnostic key.
 static StringRef keyOfMessage(StringRef message) {
   static const std::pair<StringRef, StringRef> prefixes[] = {
-      {"layers", "layers"},       {"d_model", "d_model"},
-      {"d_head", "d_head"},       {"d_mlp", "d_mlp"},
-      {"ctx", "ctx"},             {"vocab", "vocab"},
-      {"activation", "activations"}, {"weight", "weights"},
-      {"min_per_unit", "min_per_unit"}, {"embedding", "embeddings"}};
+      {"layers", "layers"},
+      {"d_model", "d_model"},
+      {"d_head", "d_head"},
+      {"d_mlp", "d_mlp"},
+      {"ctx", "ctx"},
+      {"vocab", "vocab"},
+      {"activation", "activations"},
+      {"weight", "weights"},
+      {"min_per_unit", "min_per_unit"},
+      {"embedding", "embeddings"}};
   for (auto [prefix, key] : prefixes)
     if (message.starts_with(prefix))
       return key;
@@ -84,8 +89,7 @@ LogicalResult mlir::circ::verifyModelConfig(MLIRContext &ctx,
     error("vocab") << "vocab (" << config.vocab
                    << ") exceeds the range of the i32 token ids";
   if (options.batch < 0)
-    error("batch") << "batch must be >= 0 (0 = dynamic), got "
-                   << options.batch;
+    error("batch") << "batch must be >= 0 (0 = dynamic), got " << options.batch;
   if (options.seqLen < 0)
     error("seq_len") << "seq_len must be >= 0 (0 = ctx), got "
                      << options.seqLen;
@@ -136,7 +140,8 @@ mlir::circ::getModelConfigAttr(MLIRContext *ctx,
 }
 
 FailureOr<::circ::ModelConfig> mlir::circ::readModelConfig(ModuleOp module) {
-  auto dict = module->getAttrOfType<DictionaryAttr>(CircDialect::kModelAttrName);
+  auto dict =
+      module->getAttrOfType<DictionaryAttr>(CircDialect::kModelAttrName);
   if (!dict)
     return module.emitError()
            << "module has no '" << CircDialect::kModelAttrName

@@ -85,8 +85,7 @@ llvm::StringMap<int> countOps(func::FuncOp fn) {
 }
 
 llvm::StringRef paramName(func::FuncOp fn, unsigned arg) {
-  auto name =
-      fn.getArgAttrOfType<StringAttr>(arg, CircDialect::kParamAttrName);
+  auto name = fn.getArgAttrOfType<StringAttr>(arg, CircDialect::kParamAttrName);
   return name ? name.getValue() : llvm::StringRef();
 }
 
@@ -174,9 +173,9 @@ TEST_P(ModelShapes, BuildsVerifiedModelWithExpectedSignatureAndOps) {
     unsigned arg = 1 + i;
     EXPECT_EQ(paramName(fn, arg), p.name);
     auto type = llvm::cast<RankedTensorType>(fn.getArgumentTypes()[arg]);
-    EXPECT_EQ(std::vector<int64_t>(type.getShape().begin(),
-                                   type.getShape().end()),
-              p.shape)
+    EXPECT_EQ(
+        std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
+        p.shape)
         << p.name;
     ExpectedSparsity want = expectedSparsity(c, p);
     auto got = llvm::dyn_cast_or_null<SparsityAttr>(type.getEncoding());
@@ -431,11 +430,10 @@ INSTANTIATE_TEST_SUITE_P(
                   [](ModelConfig &, ModelBuildOptions &o) { o.seqLen = 17; },
                   "seq_len",
                   "seq_len (17) exceeds the context length ctx (16)"},
-        BadConfig{"EmptyFunctionName",
-                  [](ModelConfig &, ModelBuildOptions &o) {
-                    o.funcName.clear();
-                  },
-                  "function", "the model function needs a name"},
+        BadConfig{
+            "EmptyFunctionName",
+            [](ModelConfig &, ModelBuildOptions &o) { o.funcName.clear(); },
+            "function", "the model function needs a name"},
         BadConfig{"FunctionNamedLoss",
                   [](ModelConfig &, ModelBuildOptions &o) {
                     o.funcName = "loss";
@@ -524,7 +522,8 @@ TEST(Builder, DslRejectsKAboveWidthAtVerification) {
   Value x = mb->embedTokens();
   mb->finish(mb->absTopK(x, c.dModel + 1, Site::AttnIn, 0));
   EXPECT_TRUE(failed(verify(*module)));
-  EXPECT_TRUE(log.contains("'circ.abs_topk' op k = 33 exceeds the input width 32"))
+  EXPECT_TRUE(
+      log.contains("'circ.abs_topk' op k = 33 exceeds the input width 32"))
       << log.all();
 }
 
@@ -563,7 +562,7 @@ TEST(Builder, MaskGateParametersInArgumentOrder) {
   c.nLayer = 1;
   std::vector<MaskGateParam> gates = maskGateParameters(c);
   ASSERT_EQ(gates.size(), 8u);
-  const char *names[] = {"attn_in", "attn_q", "attn_k", "attn_v",
+  const char *names[] = {"attn_in",  "attn_q", "attn_k",     "attn_v",
                          "attn_out", "mlp_in", "mlp_neuron", "mlp_out"};
   for (int s = 0; s < 8; ++s) {
     EXPECT_EQ(gates[s].tauName, std::string("h.0.") + names[s] + ".tau");
