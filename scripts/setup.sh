@@ -11,6 +11,8 @@ packages=(
   # compiler toolchain and MLIR
   cmake ninja-build clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev
   mlir-22-tools libzstd-dev
+  # OpenMP runtime the generated parallel kernels call (LLVM's libomp)
+  libomp-dev
   # the .circ front end (ANTLR tool 4.7.2 and runtime 4.9 share one ATN format)
   antlr4 libantlr4-runtime-dev default-jre-headless
   # fuzzing runtime for clang-22 (-fsanitize=fuzzer,address)
