@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <set>
+#include <vector>
 
 namespace circ::circuits {
 
@@ -115,33 +117,33 @@ std::string toDot(const CircuitGraph &g) {
              "  }\n";
   };
   tokenCluster(Site::Embed, "embed", "embedding");
-  for (int64_t l = 0; l < c.config.nLayer; ++l) {
+  // Block nodes grouped by layer, then by location (one rank each).
+  std::map<int32_t, std::map<Site, std::vector<const NodeInfo *>>> layers;
+  for (const NodeInfo &n : c.nodes)
+    layers[n.id.layer][n.id.site].push_back(&n);
+  for (const auto &[layer, sites] : layers) {
     std::string body;
-    for (int s = 0; s < kNumNodeLocations; ++s) {
+    for (const auto &[site, nodes] : sites) {
       std::string rank;
-      for (const NodeInfo &n : c.nodes) {
-        if (n.id.layer != l || static_cast<int>(n.id.site) != s)
-          continue;
-        std::string fill = n.importance && maxImportance > 0
-                               ? heat(std::fabs(*n.importance) / maxImportance)
+      for (const NodeInfo *n : nodes) {
+        std::string fill = n->importance && maxImportance > 0
+                               ? heat(std::fabs(*n->importance) / maxImportance)
                                : "#ffffff";
-        std::string tip = nodeName(n.id);
-        if (n.importance)
-          tip += " importance " + fixed(*n.importance, 4);
-        if (!n.label.empty())
-          tip += " - " + n.label;
-        rank += " " + quote(nodeName(n.id)) + " [label=" +
-                quote(std::string(shortSite(n.id.site)) + " " +
-                      std::to_string(n.id.index)) +
+        std::string tip = nodeName(n->id);
+        if (n->importance)
+          tip += " importance " + fixed(*n->importance, 4);
+        if (!n->label.empty())
+          tip += " - " + n->label;
+        rank += " " + quote(nodeName(n->id)) + " [label=" +
+                quote(std::string(shortSite(site)) + " " +
+                      std::to_string(n->id.index)) +
                 ", fillcolor=" + quote(fill) + ", tooltip=" + quote(tip) + "];";
       }
-      if (!rank.empty())
-        body += "    { rank=same;" + rank + " }\n";
+      body += "    { rank=same;" + rank + " }\n";
     }
-    if (!body.empty())
-      out += "  subgraph cluster_layer" + std::to_string(l) +
-             " {\n    label=" + quote("layer " + std::to_string(l)) + ";\n" +
-             body + "  }\n";
+    out += "  subgraph cluster_layer" + std::to_string(layer) +
+           " {\n    label=" + quote("layer " + std::to_string(layer)) + ";\n" +
+           body + "  }\n";
   }
   tokenCluster(Site::Logit, "logits", "logits");
 

@@ -314,6 +314,13 @@ CircuitGraph readGraph(const Json &root) {
   std::vector<std::string> problems = c.config.validate();
   if (!problems.empty())
     cfg.fail(problems[0]);
+  // Bounds far above any model Circ trains, so a corrupt file cannot make
+  // the renderers loop for ever.
+  if (c.config.nLayer > 4096 || c.config.dModel > (1 << 20) ||
+      c.config.dMlp > (1 << 22) || c.config.vocab > (1 << 24) ||
+      c.config.ctx > (1 << 24))
+    cfg.fail("has a dimension beyond Circ's limits (layers 4096, d_model "
+             "2^20, d_mlp 2^22, vocab and ctx 2^24)");
   c.inputTokens = readTokens(meta["input_tokens"]);
   c.outputTokens = readTokens(meta["output_tokens"]);
   Field counts = meta["edge_counts"];
@@ -342,11 +349,9 @@ CircuitGraph readGraph(const Json &root) {
                         "' is not a node name such as "
                         "0.mlp_neuron.388");
     names.insert(name);
-    if (id->site == Site::Embed || id->site == Site::Logit) {
-      if (n.has("token"))
-        c.tokenText[static_cast<int32_t>(id->index)] = n["token"].str();
+    // Token nodes are derived from the links and $.circ.token_text.
+    if (id->site == Site::Embed || id->site == Site::Logit)
       continue;
-    }
     NodeInfo info;
     info.id = *id;
     info.label = n["clerp"].str();
@@ -402,11 +407,22 @@ CircuitGraph readGraph(const Json &root) {
     Field t(v, "$.circ.token_text." + k);
     char *end = nullptr;
     long id = std::strtol(k.c_str(), &end, 10);
-    if (k.empty() || *end != '\0')
-      t.fail("key is not a token id");
+    if (k.empty() || *end != '\0' || id < 0 || id >= c.config.vocab)
+      t.fail("key is not a token id of the vocabulary");
     c.tokenText[static_cast<int32_t>(id)] = t.str();
   }
   return g;
+}
+
+/// nlohmann's message without its "[json.exception.x.n] " prefix.
+std::string reason(const Json::exception &e) {
+  std::string why = e.what();
+  if (size_t p = why.find("] "); p != std::string::npos)
+    why = why.substr(p + 2);
+  if (size_t p = why.find(": ");
+      why.rfind("parse error", 0) == 0 && p != std::string::npos)
+    why = why.substr(p + 2);
+  return why;
 }
 
 } // namespace
@@ -425,11 +441,11 @@ rt::Expected<CircuitGraph> fromJson(std::string_view text,
         ++line;
         col = 0;
       }
-    std::string why = e.what();
-    if (size_t p = why.find(": "); p != std::string::npos)
-      why = why.substr(p + 2);
     return rt::Error::failure(name + ":" + std::to_string(line) + ":" +
-                              std::to_string(col) + ": invalid JSON: " + why);
+                              std::to_string(col) +
+                              ": invalid JSON: " + reason(e));
+  } catch (const Json::exception &e) { // e.g. a number out of range
+    return rt::Error::failure(name + ": invalid JSON: " + reason(e));
   }
   try {
     CircuitGraph g = readGraph(root);

@@ -438,6 +438,15 @@ private:
     return tpl;
   }
 
+  /// An Int token's value; bounded so that ranges cannot overflow.
+  static long long integer(const Token &t) {
+    size_t digits = t.text.size() - (t.text[0] == '-');
+    if (digits > 12)
+      throw SyntaxError{t.offset, "integer '" + t.text +
+                                      "' is too large (at most 12 digits)"};
+    return std::stoll(t.text);
+  }
+
   Template literalTemplate(std::string text) {
     Template tpl;
     tpl.segments.push_back({std::move(text), false, {}});
@@ -452,15 +461,15 @@ private:
       const Token &lo = next();
       expect(Tok::DotDot, "'..' in an integer range");
       const Token &hi = expect(Tok::Int, "the range's upper bound");
-      long long a = std::stoll(lo.text), b = std::stoll(hi.text);
+      long long a = integer(lo), b = integer(hi);
       if (b < a)
         throw SyntaxError{hi.offset, "empty range: " + lo.text + ".." +
                                          hi.text +
                                          " (the bounds are "
                                          "inclusive)"};
-      if (b - a >= 1000000)
+      if (b - a >= 100000)
         throw SyntaxError{hi.offset,
-                          "range too large (at most 1000000 entries)"};
+                          "range too large (at most 100000 entries)"};
       for (long long v = a; v <= b; ++v)
         list->entries.push_back({literalTemplate(std::to_string(v))});
       return list;

@@ -105,6 +105,8 @@ TEST(CircuitJson, Errors) {
   expectError("{\n  \"metadata\": [1,\n}",
               "c.json:3:1: invalid JSON: syntax error while parsing value - "
               "unexpected '}'; expected '[', '{', or a literal");
+  expectError("[1e999]", "c.json: invalid JSON: number overflow parsing "
+                         "'1e999'");
   Json j = Json::parse(good);
   j["metadata"].erase("task");
   expectError(j.dump(), "c.json: $.metadata.task: missing");
@@ -127,6 +129,15 @@ TEST(CircuitJson, Errors) {
   j = Json::parse(good);
   j["nodes"][5]["task_samples"] = Json::object();
   expectError(j.dump(), "c.json: $.nodes[5].task_samples: expected an array");
+  j = Json::parse(good);
+  j["circ"]["token_text"]["5"] = "five";
+  expectError(j.dump(), "c.json: $.circ.token_text.5: key is not a token id "
+                        "of the vocabulary");
+  j = Json::parse(good);
+  j["metadata"]["config"]["n_layer"] = 100000;
+  expectError(j.dump(), "c.json: $.metadata.config: has a dimension beyond "
+                        "Circ's limits (layers 4096, d_model 2^20, d_mlp "
+                        "2^22, vocab and ctx 2^24)");
   j = Json::parse(good);
   j["metadata"]["edge_counts"]["total"] = 12;
   expectError(j.dump(), "c.json: $.metadata.edge_counts.total: is not the "

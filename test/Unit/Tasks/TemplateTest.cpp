@@ -275,6 +275,12 @@ TEST(Template, ErrorMessages) {
             "3:12: slot 'q' refers to itself");
   EXPECT_EQ(errorOf(withBody("  contrast q = [\"a\", \"b\"]\n  slot s = 5..2")),
             "4:15: empty range: 5..2 (the bounds are inclusive)");
+  EXPECT_EQ(
+      errorOf(withBody("  contrast q = [\"a\", \"b\"]\n  slot s = 0..100000")),
+      "4:15: range too large (at most 100000 entries)");
+  EXPECT_EQ(errorOf(withBody(
+                "  contrast q = [\"a\", \"b\"]\n  slot s = 1..99999999999999")),
+            "4:15: integer '99999999999999' is too large (at most 12 digits)");
   EXPECT_EQ(errorOf(withBody("  contrast q = [\"a\", \"b\"]\n  slot s = []")),
             "4:12: a list needs at least one entry");
   EXPECT_EQ(errorOf(withBody(
