@@ -73,6 +73,14 @@ cl::opt<int64_t> seqLen("seq-len", cl::desc("sequence length (0 = ctx)"),
                         cl::init(0), cl::cat(functions));
 cl::opt<bool> loss("loss", cl::desc("also emit @loss(tokens, targets, ...)"),
                    cl::cat(functions));
+cl::opt<bool> taskLoss(
+    "task-loss",
+    cl::desc("also emit @task_loss(tokens, positions, correct, wrong, ...)"),
+    cl::cat(functions));
+cl::opt<bool> activations(
+    "activations", cl::desc("also emit @activations(tokens, ...) returning "
+                            "every node location's output"),
+    cl::cat(functions));
 cl::opt<bool> maskGates("mask-gates",
                         cl::desc("circ.mask_gate at every node location"),
                         cl::cat(functions));
@@ -154,6 +162,8 @@ int main(int argc, char **argv) {
   options.seqLen = seqLen;
   options.withLoss = loss;
   options.withMaskGates = maskGates;
+  options.withTaskLoss = taskLoss;
+  options.withActivations = activations;
   options.locationFor = [&](StringRef key) -> mlir::Location {
     StringRef flag = flagFor(key);
     if (flag.empty())

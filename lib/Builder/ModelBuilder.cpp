@@ -64,6 +64,17 @@ FailureOr<ModelBuilder> ModelBuilder::create(ModuleOp module,
                                              const ModelConfig &config,
                                              const ModelBuildOptions &options,
                                              bool withTargets) {
+  SmallVector<FunctionInput, 1> inputs;
+  if (withTargets)
+    inputs.push_back({"targets", FunctionInput::Shape::Tokens});
+  return create(module, funcName, config, options, inputs);
+}
+
+FailureOr<ModelBuilder> ModelBuilder::create(ModuleOp module,
+                                             StringRef funcName,
+                                             const ModelConfig &config,
+                                             const ModelBuildOptions &options,
+                                             ArrayRef<FunctionInput> inputs) {
   MLIRContext *ctx = module.getContext();
   loadDialects(*ctx);
   if (failed(verifyModelConfig(*ctx, config, options)))
@@ -82,17 +93,24 @@ FailureOr<ModelBuilder> ModelBuilder::create(ModuleOp module,
   int64_t batch = options.batch > 0 ? options.batch : ShapedType::kDynamic;
   int64_t seq = options.seqLen > 0 ? options.seqLen : config.ctx;
   auto ids = RankedTensorType::get({batch, seq}, i32);
+  auto perSequence = RankedTensorType::get({batch}, i32);
 
-  SmallVector<Type> inputs = {ids};
+  SmallVector<Type> argTypes = {ids};
   SmallVector<DictionaryAttr> argAttrs = {DictionaryAttr::get(ctx)};
-  if (withTargets) {
-    inputs.push_back(ids);
+  for (const FunctionInput &input : inputs) {
+    if (!mb.inputIndex.try_emplace(input.name, argTypes.size()).second)
+      return emitError(options.locate(ctx, "function"))
+             << "function '" << funcName << "' has two inputs named '"
+             << input.name << "'";
+    argTypes.push_back(input.shape == FunctionInput::Shape::Tokens
+                           ? ids
+                           : perSequence);
     argAttrs.push_back(DictionaryAttr::get(ctx));
   }
   Builder attrs(ctx);
   auto addArg = [&](StringRef name, RankedTensorType type) {
-    mb.paramIndex[name] = inputs.size();
-    inputs.push_back(type);
+    mb.paramIndex[name] = argTypes.size();
+    argTypes.push_back(type);
     argAttrs.push_back(attrs.getDictionaryAttr(attrs.getNamedAttr(
         CircDialect::kParamAttrName, attrs.getStringAttr(name))));
   };
@@ -107,11 +125,10 @@ FailureOr<ModelBuilder> ModelBuilder::create(ModuleOp module,
   }
 
   OpBuilder top = OpBuilder::atBlockEnd(module.getBody());
-  mb.func = func::FuncOp::create(top, mb.loc(funcName),
-                                 funcName, FunctionType::get(ctx, inputs, {}),
+  mb.func = func::FuncOp::create(top, mb.loc(funcName), funcName,
+                                 FunctionType::get(ctx, argTypes, {}),
                                  /*attrs=*/{}, argAttrs);
   mb.b.setInsertionPointToStart(mb.func.addEntryBlock());
-  mb.hasTargets = withTargets;
   return mb;
 }
 
@@ -132,8 +149,11 @@ void ModelBuilder::finish(ValueRange results) {
 
 Value ModelBuilder::tokens() { return func.getArgument(0); }
 
-Value ModelBuilder::targets() {
-  return hasTargets ? func.getArgument(1) : Value();
+Value ModelBuilder::targets() { return input("targets"); }
+
+Value ModelBuilder::input(StringRef name) {
+  auto it = inputIndex.find(name);
+  return it == inputIndex.end() ? Value() : func.getArgument(it->second);
 }
 
 Value ModelBuilder::lookupParam(StringRef name) {
@@ -244,11 +264,13 @@ Value ModelBuilder::maskGate(Value x, Value tau, Value mean, Site site,
 
 Value ModelBuilder::node(Value x, Site site, int64_t layer) {
   Value y = absTopK(x, site, layer);
-  if (!opts.withMaskGates)
-    return y;
-  std::string prefix = layerPrefix(layer) + ::circ::nodeLocationName(site);
-  return maskGate(y, param(prefix + ".tau"), param(prefix + ".mean"), site,
-                  layer);
+  if (opts.withMaskGates) {
+    std::string prefix = layerPrefix(layer) + ::circ::nodeLocationName(site);
+    y = maskGate(y, param(prefix + ".tau"), param(prefix + ".mean"), site,
+                 layer);
+  }
+  nodes.push_back({layer, site, y});
+  return y;
 }
 
 SmallVector<Value> ModelBuilder::splitLastAxis(Value x, int64_t parts) {
@@ -280,6 +302,12 @@ Value ModelBuilder::addLogits(Value lhs, Value rhs) {
 
 Value ModelBuilder::nextTokenLoss(Value logits, Value targetIds) {
   return NextTokenLossOp::create(b, opLoc({}, "loss"), logits, targetIds);
+}
+
+Value ModelBuilder::contrastLoss(Value logits, Value positions, Value correct,
+                                 Value wrong) {
+  return ContrastLossOp::create(b, opLoc({}, "task_loss"), logits, positions,
+                                correct, wrong);
 }
 
 //===----------------------------------------------------------------------===//
@@ -375,6 +403,36 @@ mlir::circ::buildModel(MLIRContext &ctx, const ModelConfig &config,
     if (failed(loss))
       return failure();
     loss->finish(loss->nextTokenLoss(loss->forward(), loss->targets()));
+  }
+
+  if (options.withTaskLoss) {
+    using Shape = FunctionInput::Shape;
+    FailureOr<ModelBuilder> task = ModelBuilder::create(
+        *module, "task_loss", config, options,
+        {{"positions", Shape::PerSequence},
+         {"correct", Shape::PerSequence},
+         {"wrong", Shape::PerSequence}});
+    if (failed(task))
+      return failure();
+    task->finish(task->contrastLoss(task->forward(), task->input("positions"),
+                                    task->input("correct"),
+                                    task->input("wrong")));
+  }
+
+  if (options.withActivations) {
+    FailureOr<ModelBuilder> acts = ModelBuilder::create(
+        *module, "activations", config, options, /*withTargets=*/false);
+    if (failed(acts))
+      return failure();
+    Value x = acts->embedTokens();
+    for (int64_t l = 0; l < config.nLayer; ++l) {
+      LayerBuilder block = acts->layer(l);
+      x = block.mlpBlock(block.attentionBlock(x));
+    }
+    SmallVector<Value> outputs;
+    for (const NodeValue &node : acts->nodeValues())
+      outputs.push_back(node.value);
+    acts->finish(outputs);
   }
 
   if (failed(verify(*module)))

@@ -6,7 +6,10 @@
 // Two levels:
 //  * `buildModel(ctx, config, options)` builds the whole module: the
 //    `@forward(tokens, params...) -> logits` function (optionally also
-//    `@loss(tokens, targets, params...) -> tensor<f32>`), records the config
+//    `@loss(tokens, targets, params...) -> tensor<f32>`, the task loss
+//    `@task_loss(tokens, positions, correct, wrong, params...) -> tensor<f32>`
+//    and `@activations(tokens, params...)` returning every node's output),
+//    records the config
 //    as the `circ.model` module attribute and verifies the result. Bad
 //    configurations are reported as MLIR errors and yield failure.
 //  * `ModelBuilder` / `LayerBuilder`: one method per step of the paper's
@@ -16,7 +19,8 @@
 //
 // Function layout (every function built here):
 //   arguments: tokens `tensor<B x T x i32>`; targets `tensor<B x T x i32>`
-//   (loss functions only); every parameter of `::circ::modelParameters()` in
+//   (@loss only) or positions, correct, wrong `tensor<B x i32>` (@task_loss
+//   only); every parameter of `::circ::modelParameters()` in
 //   that order; with mask gates, then `h.<l>.<site>.tau` and
 //   `h.<l>.<site>.mean` (`tensor<W x f32>`) for every layer l and each of the
 //   eight node locations in `attn_in … mlp_out` order
@@ -54,6 +58,15 @@ struct ModelBuildOptions {
   int64_t seqLen = 0;     ///< 0 → config.ctx
   bool withLoss = false;  ///< also emit @loss(tokens, targets, params...)
   bool withMaskGates = false; ///< circ.mask_gate at every node location
+  /// Also emit @task_loss(tokens, positions, correct, wrong, params...) ->
+  /// tensor<f32>: circ.contrast_loss of the forward pass's logits, the mean
+  /// per-prompt binary cross-entropy of a pruning task (paper §4).
+  bool withTaskLoss = false;
+  /// Also emit @activations(tokens, params...): the output of every node
+  /// location (after AbsTopK and, with mask gates, after the gate), one
+  /// `tensor<B x T x W x f32>` per (layer, location) in maskGateParameters
+  /// order; the unembedding is not computed.
+  bool withActivations = false;
   /// Where diagnostics and ops point. Keys: "model" (module, functions,
   /// embeddings, unembedding, loss), "layers" (ops inside blocks), "d_model",
   /// "d_head", "d_mlp", "ctx", "vocab", "activations" (AbsTopK fraction and
@@ -132,6 +145,23 @@ maskGateParameters(const ::circ::ModelConfig &config);
 
 class LayerBuilder;
 
+/// A non-parameter integer input of a model function, after the tokens.
+struct FunctionInput {
+  enum class Shape : uint8_t {
+    Tokens,      ///< `tensor<B x T x i32>`, e.g. next-token targets
+    PerSequence, ///< `tensor<B x i32>`, e.g. a prompt's last position
+  };
+  std::string name;
+  Shape shape;
+};
+
+/// One node location's output inside a function under construction.
+struct NodeValue {
+  int64_t layer;
+  ::circ::NodeLocation site;
+  Value value;
+};
+
 /// One model function under construction: creates `func.func @name` at the
 /// end of a module with the standard argument list and positions an
 /// OpBuilder in its body. Every method creates ops and returns their result;
@@ -144,6 +174,12 @@ public:
                                         const ::circ::ModelConfig &config,
                                         const ModelBuildOptions &options,
                                         bool withTargets);
+  /// As above with the integer `inputs` after the tokens (in order), read
+  /// back with input(name). `withTargets` is inputs = {{"targets", Tokens}}.
+  static FailureOr<ModelBuilder> create(ModuleOp module, StringRef funcName,
+                                        const ::circ::ModelConfig &config,
+                                        const ModelBuildOptions &options,
+                                        ArrayRef<FunctionInput> inputs);
 
   const ::circ::ModelConfig &config() const { return cfg; }
   func::FuncOp function() const { return func; }
@@ -154,6 +190,8 @@ public:
   Value tokens();
   /// The targets argument; null unless created `withTargets`.
   Value targets();
+  /// The non-parameter input `name` given to create(); null when absent.
+  Value input(StringRef name);
   /// The argument bound to the parameter `name` (a checkpoint name such as
   /// "h.0.attn.c_attn.weight", or a mask-gate name). Asking for a parameter
   /// the model does not have is a programming error and aborts; use
@@ -194,6 +232,9 @@ public:
   /// reserved for the residual stream).
   Value addLogits(Value a, Value b);
   Value nextTokenLoss(Value logits, Value targets);
+  /// Mean two-token contrast loss at each sequence's `positions` entry.
+  Value contrastLoss(Value logits, Value positions, Value correct,
+                     Value wrong);
 
   // --- the standard model -------------------------------------------------
 
@@ -206,6 +247,9 @@ public:
   /// The whole forward pass: embedTokens, every layer's attention and MLP
   /// block, unembed. Returns the logits.
   Value forward();
+  /// The outputs of every node() built so far, in build order (for
+  /// forward(): layer-major, node locations in enum order).
+  ArrayRef<NodeValue> nodeValues() const { return nodes; }
 
   /// Creates `func.return results` and sets the function's result types.
   void finish(ValueRange results);
@@ -240,7 +284,8 @@ private:
   ModelBuildOptions opts;
   OpBuilder b;
   llvm::StringMap<unsigned> paramIndex; ///< circ.param name → argument index
-  bool hasTargets = false;
+  llvm::StringMap<unsigned> inputIndex; ///< non-parameter input → argument
+  SmallVector<NodeValue> nodes;
   std::string scope;
 };
 

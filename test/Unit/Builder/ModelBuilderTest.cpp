@@ -553,6 +553,47 @@ TEST(Builder, DslLossHasTargetsAfterTokens) {
   EXPECT_TRUE(succeeded(verify(*module)));
 }
 
+TEST(Builder, DslNamedInputsAndNodeValues) {
+  MLIRContext ctx;
+  DiagnosticLog log(ctx);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&ctx));
+  ModelConfig c = smallConfig();
+  using Shape = FunctionInput::Shape;
+  FailureOr<ModelBuilder> mb = ModelBuilder::create(
+      *module, "task", c, {},
+      {{"positions", Shape::PerSequence}, {"labels", Shape::Tokens}});
+  ASSERT_TRUE(succeeded(mb)) << log.all();
+  func::FuncOp fn = mb->function();
+  EXPECT_EQ(mb->input("positions"), fn.getArgument(1));
+  EXPECT_EQ(mb->input("labels"), fn.getArgument(2));
+  EXPECT_EQ(mb->input("targets"), Value());
+  EXPECT_EQ(mb->targets(), Value());
+  EXPECT_EQ(cast<RankedTensorType>(fn.getArgument(1).getType()).getRank(), 1);
+  EXPECT_EQ(cast<RankedTensorType>(fn.getArgument(2).getType()).getRank(), 2);
+  EXPECT_EQ(paramName(fn, 3), "wte.weight");
+
+  // forward() records its eight node locations per layer, in order.
+  Value logits = mb->forward();
+  ArrayRef<NodeValue> nodes = mb->nodeValues();
+  ASSERT_EQ(nodes.size(), size_t(8 * c.nLayer));
+  for (auto [i, node] : llvm::enumerate(nodes)) {
+    EXPECT_EQ(node.layer, int64_t(i / 8));
+    EXPECT_EQ(static_cast<size_t>(node.site), i % 8);
+    EXPECT_EQ(cast<RankedTensorType>(node.value.getType()).getShape().back(),
+              c.siteWidth(node.site));
+  }
+  mb->finish(mb->contrastLoss(logits, mb->input("positions"),
+                              mb->input("positions"), mb->input("positions")));
+  EXPECT_TRUE(succeeded(verify(*module))) << log.all();
+
+  // Two inputs of one name are refused.
+  EXPECT_TRUE(failed(ModelBuilder::create(
+      *module, "bad", c, keyedOptions(ctx),
+      {{"x", Shape::PerSequence}, {"x", Shape::Tokens}})));
+  EXPECT_TRUE(log.contains("function 'bad' has two inputs named 'x'"))
+      << log.all();
+}
+
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
