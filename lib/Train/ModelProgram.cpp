@@ -3,10 +3,9 @@
 
 #include "circ/Builder/ModelBuilder.h"
 #include "circ/InitAllDialects.h"
-#include "circ/InitAllPasses.h"
+#include "dialects/Circ/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -59,35 +58,44 @@ ModelProgram::create(const ::circ::ModelConfig &config,
   build.batch = program->opts.batch;
   build.seqLen = program->opts.seqLen;
   build.withLoss = options.loss || options.lossGrad;
+  build.withTaskLoss = options.taskLoss || options.taskLossGrad;
+  build.withActivations = options.activations;
+  build.withMaskGates = options.maskGates;
   FailureOr<OwningOpRef<ModuleOp>> module = buildModel(ctx, config, build);
   if (failed(module))
     return fail("building the model");
 
-  if (options.lossGrad) {
-    registerAllPasses();
+  for (auto [lossName, wanted] :
+       {std::pair<StringRef, bool>{"loss", options.lossGrad},
+        {"task_loss", options.taskLossGrad}}) {
+    if (!wanted)
+      continue;
     PassManager pm(&ctx);
-    if (failed(parsePassPipeline("builtin.module(circ-differentiate{func=loss})",
-                                 pm, llvm::errs())) ||
-        failed(pm.run(**module)))
-      return fail("differentiating the loss");
-    // Gradient results name their parameter (`circ.grad`).
-    auto grad = (*module)->lookupSymbol<func::FuncOp>(kLossGrad);
-    for (unsigned r = 1, e = grad.getNumResults(); r < e; ++r) {
-      auto name = grad.getResultAttrOfType<StringAttr>(r, "circ.grad");
-      if (!name)
-        return Error::failure("cannot compile the model: gradient result " +
-                              std::to_string(r) + " names no parameter");
-      program->gradNames.push_back(name.str());
-    }
+    CircDifferentiateOptions differentiate;
+    differentiate.funcName = lossName.str();
+    differentiate.params.assign(options.gradParams.begin(),
+                                options.gradParams.end());
+    pm.addPass(createCircDifferentiate(differentiate));
+    if (failed(pm.run(**module)))
+      return fail(("differentiating @" + lossName).str().c_str());
   }
   // Compile only what was asked for.
   for (auto [name, keep] :
        {std::pair<StringRef, bool>{"forward", options.forward},
-        {"loss", options.loss}}) {
+        {"loss", options.loss},
+        {"task_loss", options.taskLoss}}) {
     if (keep)
       continue;
     if (auto fn = (*module)->lookupSymbol<func::FuncOp>(name))
       fn.erase();
+  }
+  // Gradient results name their parameter (`circ.grad`).
+  for (auto fn : (*module)->getOps<func::FuncOp>()) {
+    std::vector<std::string> &grads = program->resultGrads[fn.getName()];
+    for (unsigned r = 0, e = fn.getNumResults(); r < e; ++r) {
+      auto name = fn.getResultAttrOfType<StringAttr>(r, "circ.grad");
+      grads.push_back(name ? name.str() : std::string());
+    }
   }
 
   CPUPipelineOptions pipeline;
@@ -102,11 +110,20 @@ ModelProgram::create(const ::circ::ModelConfig &config,
 }
 
 Error ModelProgram::call(StringRef fn, ArrayRef<const int32_t *> ids,
-                         ::circ::rt::ParamStore &store,
-                         ArrayRef<void *> outputs, bool gradsAsOutputs) {
+                         ArrayRef<::circ::rt::ParamStore *> stores,
+                         ArrayRef<void *> outputs) {
   const EntryPoint *entry = jit->entryPoint(fn);
   if (!entry)
     return Error::failure(("the program has no function '" + fn + "'").str());
+  const std::vector<std::string> &grads = resultGrads[fn];
+  // The store holding parameter `name` and its index there.
+  auto lookup = [&](const std::string &name)
+      -> std::optional<std::pair<::circ::rt::ParamStore *, size_t>> {
+    for (::circ::rt::ParamStore *store : stores)
+      if (std::optional<size_t> i = store->find(name))
+        return std::make_pair(store, *i);
+    return std::nullopt;
+  };
   std::vector<BufferArg> args;
   args.reserve(entry->buffers.size());
   size_t nextId = 0;
@@ -114,16 +131,19 @@ Error ModelProgram::call(StringRef fn, ArrayRef<const int32_t *> ids,
     BufferArg arg;
     arg.shape = info.shape;
     if (info.result >= 0) {
-      if (gradsAsOutputs && info.result >= 1) {
-        const std::string &name = gradNames[info.result - 1];
-        std::optional<size_t> p = store.find(name);
-        if (!p)
-          return Error::failure("the parameter store has no parameter '" +
-                                name + "' for a gradient of '" + fn.str() +
-                                "'");
-        arg.data = store.grads(*p);
+      const std::string &gradOf =
+          static_cast<size_t>(info.result) < grads.size()
+              ? grads[info.result]
+              : std::string();
+      if (!gradOf.empty()) {
+        auto found = lookup(gradOf);
+        if (!found)
+          return Error::failure("no parameter store holds '" + gradOf +
+                                "' for a gradient of '" + fn.str() + "'");
+        arg.data = found->first->grads(found->second);
       } else {
-        if (static_cast<size_t>(info.result) >= outputs.size())
+        if (static_cast<size_t>(info.result) >= outputs.size() ||
+            !outputs[info.result])
           return Error::failure(("no output buffer for result " +
                                  std::to_string(info.result) + " of '" + fn +
                                  "'").str());
@@ -140,15 +160,14 @@ Error ModelProgram::call(StringRef fn, ArrayRef<const int32_t *> ids,
       args.push_back(std::move(arg));
       continue;
     }
-    std::optional<size_t> index = store.find(info.param);
-    if (!index)
-      return Error::failure("the parameter store has no parameter '" +
-                            info.param + "'");
-    size_t p = *index;
+    auto found = lookup(info.param);
+    if (!found)
+      return Error::failure("no parameter store holds '" + info.param + "'");
+    auto [store, p] = *found;
     if (info.buffer.empty() || info.buffer == "dense") {
-      arg.data = store.values(p);
+      arg.data = store->values(p);
     } else {
-      ::circ::rt::SparseIndex *sparse = store.mutableIndex(p);
+      ::circ::rt::SparseIndex *sparse = store->mutableIndex(p);
       if (!sparse)
         return Error::failure("parameter '" + info.param +
                               "' has no sparse index");
@@ -185,7 +204,7 @@ Expected<float> ModelProgram::lossAndGrad(const int32_t *inputs,
                                           const int32_t *targets,
                                           ::circ::rt::ParamStore &store) {
   float loss = 0;
-  if (Error e = call(kLossGrad, {inputs, targets}, store, {&loss}, true))
+  if (Error e = call(kLossGrad, {inputs, targets}, {&store}, {&loss}))
     return std::move(e);
   return loss;
 }
@@ -194,12 +213,12 @@ Expected<float> ModelProgram::loss(const int32_t *inputs,
                                    const int32_t *targets,
                                    ::circ::rt::ParamStore &store) {
   float loss = 0;
-  if (Error e = call("loss", {inputs, targets}, store, {&loss}, false))
+  if (Error e = call("loss", {inputs, targets}, {&store}, {&loss}))
     return std::move(e);
   return loss;
 }
 
 Error ModelProgram::forward(const int32_t *inputs,
                             ::circ::rt::ParamStore &store, float *logits) {
-  return call("forward", {inputs}, store, {logits}, false);
+  return call("forward", {inputs}, {&store}, {logits});
 }
