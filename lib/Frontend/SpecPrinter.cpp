@@ -92,11 +92,16 @@ std::string Printer::describe(const std::vector<Part> &parts) const {
     case Origin::Kind::Default:
       defaults.emplace_back(part.label);
       break;
-    case Origin::Kind::Derived:
-      derived.push_back(parts.size() == 1
-                            ? o.because
-                            : std::string(part.label) + " = " + o.because);
+    case Origin::Kind::Derived: {
+      std::string d = parts.size() == 1
+                          ? o.because
+                          : std::string(part.label) + " = " + o.because;
+      // Derived from a written value: say where that is.
+      if (!o.range.empty())
+        d += " (" + position(o) + ")";
+      derived.push_back(d);
       break;
+    }
     }
   }
   std::vector<std::string> pieces;

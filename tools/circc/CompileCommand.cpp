@@ -8,9 +8,14 @@
 
 #include "Driver.h"
 
+#include "circ/Frontend/Lowering.h"
 #include "circ/Frontend/Parse.h"
 
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -40,6 +45,25 @@ static cl::opt<Emit> emit(
                clEnumValN(Emit::Ptx, "ptx", "PTX for NVIDIA GPUs")),
     cl::sub(compileCommand), cl::cat(circcCategory));
 
+static cl::opt<int64_t>
+    batch("batch",
+          cl::desc("Batch size of the model functions (0: dynamic, '?')"),
+          cl::init(0), cl::sub(compileCommand), cl::cat(circcCategory));
+
+static cl::opt<bool> withLoss("with-loss",
+                              cl::desc("Also emit @loss(tokens, targets, ...)"),
+                              cl::sub(compileCommand), cl::cat(circcCategory));
+
+static cl::opt<bool>
+    withMaskGates("with-mask-gates",
+                  cl::desc("Put a pruning mask gate at every node location"),
+                  cl::sub(compileCommand), cl::cat(circcCategory));
+
+static cl::opt<bool> printDebugInfo(
+    "mlir-print-debuginfo",
+    cl::desc("Print each op's location (the .circ key that decided it)"),
+    cl::sub(compileCommand), cl::cat(circcCategory));
+
 static cl::opt<std::string> outputPath("o",
                                        cl::desc("Output file ('-' = stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
@@ -64,10 +88,37 @@ int circ::driver::runCompile() {
     text = os.str();
     break;
   }
-  case Emit::Mlir:
+  case Emit::Mlir: {
+    if (batch < 0)
+      return usageError("--batch must be 0 (dynamic) or positive");
+    mlir::MLIRContext ctx;
+    // MLIR's errors point into the .circ file: render them against it.
+    llvm::SourceMgr sourceMgr;
+    sourceMgr.AddNewSourceBuffer(
+        MemoryBuffer::getMemBufferCopy(loaded.source->text(),
+                                       loaded.source->path()),
+        SMLoc());
+    mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
+    mlir::circ::LoweringOptions options;
+    options.batch = batch;
+    options.withLoss = withLoss;
+    options.withMaskGates = withMaskGates;
+    auto module =
+        mlir::circ::lowerToCirc(ctx, *loaded.spec, *loaded.source, options);
+    if (mlir::failed(module))
+      return ExitInputErrors;
+    mlir::OpPrintingFlags flags;
+    if (printDebugInfo)
+      flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
+    raw_string_ostream os(text);
+    (*module)->print(os, flags);
+    break;
+  }
   case Emit::Llvm:
   case Emit::Ptx:
-    return usageError("--emit=mlir, llvm and ptx are not built yet");
+    return usageError("--emit=llvm and --emit=ptx need the CPU and GPU "
+                      "pipelines (circ/Pipelines), which this build does not "
+                      "have yet");
   }
 
   std::error_code ec;
