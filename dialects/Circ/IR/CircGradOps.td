@@ -388,9 +388,12 @@ def Circ_NextTokenLossGradOp : Circ_Op<"next_token_loss_grad",
     [Pure, AllTypesMatch<["logits", "result"]>]> {
   let summary = "gradient of the mean next-token cross-entropy";
   let description = [{
-    `result[b, t, v] = grad · (softmax(logits[b, t, :])[v] − [v = targets[b, t]]) / (B · T)`,
+    `result[b, t, v] = grad · (softmax(logits[b, t, :])[v] − [v = targets[b, t]]) / N`,
     with the softmax recomputed from the logits (`grad` is the scalar
-    gradient of the loss, 1 for a training step).
+    gradient of the loss, 1 for a training step). A position whose target
+    lies outside `[0, V)` (e.g. -1 where a sequence has no next token) is not
+    part of the loss: its row is zero, and `N` counts the other positions
+    (`B · T` when every target is a token).
 
     | operand | type |
     |---|---|

@@ -213,6 +213,7 @@ void mlir::circ::populateCircToLoopsPatterns(
   populateCallOpTypeConversionPattern(patterns, converter);
   populateElementwiseLoweringPatterns(converter, patterns, options);
   populateNormalizationLoweringPatterns(converter, patterns, options);
+  populateGradientLoweringPatterns(converter, patterns, options);
 }
 
 void mlir::circ::configureCircToLoopsTarget(ConversionTarget &target,

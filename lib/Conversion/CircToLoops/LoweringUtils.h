@@ -201,6 +201,10 @@ void populateElementwiseLoweringPatterns(const TypeConverter &converter,
 void populateNormalizationLoweringPatterns(const TypeConverter &converter,
                                            RewritePatternSet &patterns,
                                            const CircToLoopsOptions &options);
+/// Every gradient op family (Gradient*.cpp, registered in GradientUtils.cpp).
+void populateGradientLoweringPatterns(const TypeConverter &converter,
+                                      RewritePatternSet &patterns,
+                                      const CircToLoopsOptions &options);
 
 } // namespace mlir::circ
 
