@@ -4,14 +4,17 @@
 // 4096, vocab 2048, d_head 16, at densities 1/1000 and 1/64. Measures, as the
 // median over several steps:
 //   topk_c_<d>_ms          projection of every sparse parameter (wte, the 16
-//                          block matrices, lm_head) to its budget, values
-//                          dense-random as after a dense Adam update;
+//                          block matrices, lm_head) to its budget with
+//                          projectBatch, values dense-random as after a
+//                          dense Adam update;
 //   topk_index_c_<d>_ms    the same plus rebuilding CSR + CSC;
 //   optim_step_c_<d>_ms    a whole optimizer step (grad RMS, Adam on all
 //                          59M parameters, projection, decay, index);
 //   optim_sparse_step_c_<d>_ms   the same with sparse-only gradients.
+// Each figure also comes as <name>_cpu_ms, the CPU time of all threads,
+// which stays meaningful on a shared machine where wall time does not.
 // Output: one "name value unit" line per figure. Threads: CIRC_NUM_THREADS
-// (default: all cores).
+// (default: all cores). Usage: topk_bench [repetitions [topk|step]].
 //
 //===----------------------------------------------------------------------===//
 #include "circ_runtime/Optimizer.h"
@@ -24,6 +27,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -51,6 +55,23 @@ double nowMs() {
       .count();
 }
 
+double cpuMs() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+/// Wall and CPU time of one run of fn.
+struct Timing {
+  std::vector<double> wall, cpu;
+  template <typename Fn> void run(Fn &&fn) {
+    double w0 = nowMs(), c0 = cpuMs();
+    fn();
+    wall.push_back(nowMs() - w0);
+    cpu.push_back(cpuMs() - c0);
+  }
+};
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -59,6 +80,11 @@ double median(std::vector<double> v) {
 void report(const std::string &name, double value, const char *unit) {
   std::printf("%s %.2f %s\n", name.c_str(), value, unit);
   std::fflush(stdout);
+}
+
+void report(const std::string &name, const Timing &t) {
+  report(name + "_ms", median(t.wall), "ms");
+  report(name + "_cpu_ms", median(t.cpu), "ms");
 }
 
 std::unique_ptr<ParamStore> makeStore(const ModelConfig &m) {
@@ -86,28 +112,37 @@ void benchProjection(const std::string &tag, double density, int reps) {
       total += store->numel(i);
     }
   std::vector<std::vector<float>> saved;
-  for (size_t i : sparse)
+  std::vector<std::unique_ptr<TopKProjector>> projectors;
+  for (size_t i : sparse) {
     saved.emplace_back(store->values(i), store->values(i) + store->numel(i));
+    int64_t rows, cols;
+    matrixShape(store->spec(i), rows, cols);
+    projectors.push_back(std::make_unique<TopKProjector>(
+        rows, cols, store->spec(i).unitAxis, m.minPerUnit));
+  }
   for (bool withIndex : {false, true}) {
-    std::vector<double> times;
+    Timing timing;
     int64_t kept = 0;
     for (int r = 0; r < reps; ++r) {
       for (size_t j = 0; j < sparse.size(); ++j)
         std::memcpy(store->values(sparse[j]), saved[j].data(),
                     saved[j].size() * sizeof(float));
-      double t0 = nowMs();
-      kept = 0;
-      for (size_t i : sparse) {
-        const ParamSpec &spec = store->spec(i);
-        kept += projectTopK(store->values(i), spec,
-                            l0Budget(spec, density, m.minPerUnit),
-                            m.minPerUnit, 0.0f, pool,
-                            withIndex ? store->mutableIndex(i) : nullptr);
-      }
-      times.push_back(nowMs() - t0);
+      timing.run([&] {
+        std::vector<ProjectionJob> jobs;
+        for (size_t j = 0; j < sparse.size(); ++j) {
+          size_t i = sparse[j];
+          jobs.push_back({projectors[j].get(),
+                          store->values(i),
+                          l0Budget(store->spec(i), density, m.minPerUnit),
+                          0.0f,
+                          withIndex ? store->mutableIndex(i) : nullptr,
+                          {},
+                          {}});
+        }
+        kept = projectBatch(jobs, pool);
+      });
     }
-    report(std::string(withIndex ? "topk_index_c_" : "topk_c_") + tag + "_ms",
-           median(times), "ms");
+    report(std::string(withIndex ? "topk_index_c_" : "topk_c_") + tag, timing);
     if (!withIndex) {
       report("topk_c_" + tag + "_entries", static_cast<double>(total),
              "weights");
@@ -122,8 +157,11 @@ void benchOptimizer(const std::string &tag, double density, bool sparse,
   std::unique_ptr<ParamStore> store = makeStore(m);
   for (size_t i = 0; i < store->size(); ++i) {
     float *g = store->grads(i);
-    for (int64_t e = 0; e < store->numel(i); ++e)
-      g[e] = static_cast<float>(normalAt(2, i, e));
+    parallelBlocks(ThreadPool::global(), store->numel(i), 1 << 16,
+                   [&](int64_t, int64_t lo, int64_t hi, unsigned) {
+                     for (int64_t e = lo; e < hi; ++e)
+                       g[e] = static_cast<float>(normalAt(2, i, e));
+                   });
   }
   OptimizerConfig c = OptimizerConfig::forModel(m, 1000, 1e-2);
   c.sparseGradients = sparse;
@@ -136,26 +174,23 @@ void benchOptimizer(const std::string &tag, double density, bool sparse,
   // Start past the anneal so every step projects to the final density; one
   // untimed step brings the weights to that state.
   (*opt)->setStepsTaken(600);
-  std::vector<double> times;
+  Timing warmup, timing;
   int64_t fallbacks = 0;
   for (int r = 0; r <= reps; ++r) {
-    double t0 = nowMs();
-    Expected<StepReport> rep = (*opt)->step();
-    double dt = nowMs() - t0;
+    Timing &t = r == 0 ? warmup : timing;
+    Expected<StepReport> rep = Error::failure("not run");
+    t.run([&] { rep = (*opt)->step(); });
     if (!rep) {
       std::fprintf(stderr, "topk_bench: error: %s\n", rep.message().c_str());
       std::exit(1);
     }
-    if (r > 0) {
-      times.push_back(dt);
+    if (r > 0)
       fallbacks += rep->exactFallbacks;
-    }
   }
-  report(std::string(sparse ? "optim_sparse_step_c_" : "optim_step_c_") +
-             tag + "_ms",
-         median(times), "ms");
-  report(std::string(sparse ? "optim_sparse_step_c_" : "optim_step_c_") +
-             tag + "_fallbacks",
+  report(std::string(sparse ? "optim_sparse_step_c_" : "optim_step_c_") + tag,
+         timing);
+  report(std::string(sparse ? "optim_sparse_step_c_" : "optim_step_c_") + tag +
+             "_fallbacks",
          static_cast<double>(fallbacks), "projections");
 }
 
@@ -163,19 +198,25 @@ void benchOptimizer(const std::string &tag, double density, bool sparse,
 
 int main(int argc, char **argv) {
   int reps = 7;
-  if (argc == 2)
+  std::string what = "all";
+  if (argc >= 2)
     reps = std::max(1, std::atoi(argv[1]));
-  else if (argc > 2) {
-    std::fprintf(stderr, "usage: topk_bench [repetitions]\n");
+  if (argc >= 3)
+    what = argv[2];
+  if (argc > 3 || (what != "all" && what != "topk" && what != "step")) {
+    std::fprintf(stderr, "usage: topk_bench [repetitions [all|topk|step]]\n");
     return 1;
   }
   report("threads", ThreadPool::global().size(), "threads");
   for (auto [tag, density] :
        {std::pair<const char *, double>{"d1000", 1.0 / 1000},
         std::pair<const char *, double>{"d64", 1.0 / 64}}) {
-    benchProjection(tag, density, reps);
-    benchOptimizer(tag, density, false, reps);
-    benchOptimizer(tag, density, true, reps);
+    if (what != "step")
+      benchProjection(tag, density, reps);
+    if (what != "topk") {
+      benchOptimizer(tag, density, false, reps);
+      benchOptimizer(tag, density, true, reps);
+    }
   }
   return 0;
 }

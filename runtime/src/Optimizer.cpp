@@ -8,6 +8,10 @@
 #include <cmath>
 #include <new>
 
+// Adam must give the same bits on every machine and build: no fused
+// multiply-adds.
+#pragma STDC FP_CONTRACT OFF
+
 namespace circ::rt {
 
 // Reduction blocks: fixed, so sums do not depend on the thread count.
@@ -213,58 +217,70 @@ StepReport Optimizer::stepImpl() {
   adam.gradDenom = static_cast<float>(report.gradRms + cfg.gradRmsEps);
   const float decayFactor = static_cast<float>(cfg.weightDecay * report.lr);
 
+  // Dense parameters: Adam, then decay (no projection in between).
   for (size_t i = 0; i < store.size(); ++i) {
-    if (!trains(i))
+    if (!trains(i) || projectors[i])
       continue;
-    const ParamSpec &spec = store.spec(i);
     float *p = store.values(i), *m = store.adamM(i), *v = store.adamV(i);
     const float *g = store.grads(i);
-    const float decay = spec.decays() ? decayFactor : 0.0f;
-    TopKProjector *proj = projectors[i].get();
-    if (!proj) { // dense parameter: Adam, then decay
-      parallelBlocks(pool, store.numel(i), kElemBlock,
-                     [&](int64_t, int64_t lo, int64_t hi, unsigned) {
-                       adam.range(p, m, v, g, lo, hi);
-                       if (decay != 0.0f)
-                         for (int64_t e = lo; e < hi; ++e)
-                           p[e] = p[e] - decay * p[e];
-                     });
+    const float decay = store.spec(i).decays() ? decayFactor : 0.0f;
+    parallelBlocks(pool, store.numel(i), kElemBlock,
+                   [&](int64_t, int64_t lo, int64_t hi, unsigned) {
+                     adam.range(p, m, v, g, lo, hi);
+                     if (decay != 0.0f)
+                       for (int64_t e = lo; e < hi; ++e)
+                         p[e] = p[e] - decay * p[e];
+                   });
+  }
+
+  // Sparse parameters: Adam, projection, decay, index, as one pipelined
+  // batch. With dense gradients, Adam runs block by block right before the
+  // projection reads the block, and the sample previews post-Adam values.
+  std::vector<ProjectionJob> jobs;
+  std::vector<size_t> sparse;
+  for (size_t i = 0; i < store.size(); ++i) {
+    if (!trains(i) || !projectors[i])
       continue;
-    }
+    float *p = store.values(i), *m = store.adamM(i), *v = store.adamV(i);
+    const float *g = store.grads(i);
     SparseIndex &idx = *store.mutableIndex(i);
-    const int64_t cols = idx.cols;
+    ProjectionJob job{projectors[i].get(),
+                      p,
+                      budgetAt(i, t),
+                      store.spec(i).decays() ? decayFactor : 0.0f,
+                      cfg.sparseGradients ? nullptr : &idx,
+                      {},
+                      {}};
     if (dense) {
-      // Adam fused with the projection's first pass, block by block; the
-      // sample previews post-Adam values without writing them.
-      proj->begin(budgetAt(i, t), pool.size(), [&](int64_t e) {
+      job.prepare = [=, &adam](int64_t lo, int64_t hi) {
+        adam.range(p, m, v, g, lo, hi);
+      };
+      job.preview = [=, &adam](int64_t e) {
         return adam.preview(p[e], m[e], v[e], g[e]);
-      });
-      pool.run(proj->numBlocks(), [&](int64_t b, unsigned slot) {
-        int64_t lo, hi;
-        proj->blockRows(b, lo, hi);
-        adam.range(p, m, v, g, lo * cols, hi * cols);
-        proj->observe(p, b, slot);
-      });
+      };
     } else {
       // Sparse gradients: Adam on the current support only.
-      const int64_t rowBlock = std::max<int64_t>(1, kElemBlock / cols);
+      const int64_t rowBlock = std::max<int64_t>(1, kElemBlock / idx.cols);
       parallelBlocks(pool, idx.rows, rowBlock,
                      [&](int64_t, int64_t lo, int64_t hi, unsigned) {
                        forIndexRows(idx, lo, hi, [&](int64_t e) {
                          adam.update(p[e], m[e], v[e], g[e]);
                        });
                      });
-      proj->begin(budgetAt(i, t), pool.size(), [&](int64_t e) { return p[e]; });
-      pool.run(proj->numBlocks(),
-               [&](int64_t b, unsigned slot) { proj->observe(p, b, slot); });
     }
-    proj->select(p, pool);
-    pool.run(proj->numBlocks(),
-             [&](int64_t b, unsigned) { proj->apply(p, b, decay); });
-    const std::vector<uint32_t> &kept = proj->finish();
-    report.exactFallbacks += proj->usedFallback();
+    jobs.push_back(std::move(job));
+    sparse.push_back(i);
+  }
+  projectBatch(jobs, pool);
+
+  for (size_t j = 0; j < sparse.size(); ++j) {
+    const size_t i = sparse[j];
+    SparseIndex &idx = *store.mutableIndex(i);
+    report.exactFallbacks += jobs[j].projector->usedFallback();
     if (cfg.sparseGradients) {
-      // Dropped entries restart from zero moments when they regrow.
+      // Dropped entries restart from zero moments when they regrow; the
+      // index still holds the support before this step.
+      float *p = store.values(i), *m = store.adamM(i), *v = store.adamV(i);
       if (dense) {
         parallelBlocks(pool, store.numel(i), kElemBlock,
                        [&](int64_t, int64_t lo, int64_t hi, unsigned) {
@@ -278,8 +294,8 @@ StepReport Optimizer::stepImpl() {
             m[e] = v[e] = 0.0f;
         });
       }
+      idx.assign(p, idx.rows, idx.cols, jobs[j].projector->finish(), pool);
     }
-    idx.assign(p, idx.rows, cols, kept, pool);
     report.nonzeros += idx.nnz();
   }
   ++steps;

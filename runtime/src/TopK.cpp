@@ -6,10 +6,29 @@
 
 #include <algorithm>
 #include <cassert>
+#include <climits>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <mutex>
+
+// The kernels below are compiled for several ISAs (target_clones); no
+// multiply-add may be fused, or results would depend on the machine.
+#pragma STDC FP_CONTRACT OFF
+
+#if defined(__x86_64__) && defined(__ELF__) && defined(__clang__)
+#define CIRC_KERNEL                                                            \
+  __attribute__((target_clones("avx512bw", "avx2", "default")))
+#else
+#define CIRC_KERNEL
+#endif
 
 namespace circ::rt {
+
+// 16 lanes: one 64-byte cache line of fp32 values.
+typedef int32_t I32x16 __attribute__((vector_size(64)));
+typedef float F32x16 __attribute__((vector_size(64)));
 
 static inline uint32_t absBits(float x) {
   uint32_t u;
@@ -30,12 +49,16 @@ static inline uint32_t keyIndex(uint64_t key) {
 // Blocks of about this many entries: small enough that a block's values are
 // still in L2 when the fused Adam update has written them.
 static constexpr int64_t kBlockElems = 1 << 16;
-// Entries of the strided sample that bounds the threshold.
+// Entries of the sample that bounds the threshold, in this many runs.
 static constexpr int64_t kSampleSize = 1 << 14;
-// Vector-friendly chunk for the streaming passes.
+static constexpr int64_t kSampleRuns = 512;
+// Vector-friendly chunk for the streaming passes, and the number of chunks
+// a kernel handles before it leaves its vector loop to record results.
 static constexpr int64_t kChunk = 16;
-// Above this, bits compare greater than every |w| (bit 31 is the sign).
-static constexpr uint32_t kAboveAll = 0x80000000u;
+static constexpr int64_t kSegment = 64;
+// Magnitude bits are compared as int32 (they are < 2^31); this bound is
+// reached by no |w| but the all-ones NaN, so "> kNoBits" is never true.
+static constexpr int32_t kNoBits = INT32_MAX;
 
 int64_t numUnits(UnitAxis axis, int64_t rows, int64_t cols) {
   switch (axis) {
@@ -141,24 +164,35 @@ void TopKProjector::begin(int64_t k, unsigned slots,
     unitTops.assign(rows * perUnit, 0);
   if (axis == UnitAxis::Cols) {
     unitTops.assign(static_cast<size_t>(nSlots) * cols * perUnit, 0);
-    colNeed.assign(static_cast<size_t>(nSlots) * cols, 0);
+    colMin.assign(static_cast<size_t>(nSlots) * cols, -1);
   }
   if (keepsAll())
     return;
   const int64_t r = budget - f;
   if (r == 0 || alwaysExact) { // nothing to bound: no entry is a candidate
-    hiBits = loBits = 0xffffffffu;
+    hiBits = kNoBits - 1;
+    loBits = kNoBits;
     return;
   }
   // The threshold ranks between r and r + f among all entries (forced ones
-  // may sit on either side). Bound it with a strided sample, 3.5 sigma of
-  // binomial noise on each side; observe() checks the bounds exactly.
-  const int64_t s = std::min(n, kSampleSize);
-  std::vector<uint64_t> sample(s);
-  for (int64_t j = 0; j < s; ++j) {
-    int64_t pos = ((2 * j + 1) * n) / (2 * s);
-    sample[j] = makeKey(absBits(valueAt(pos)), static_cast<uint32_t>(j));
+  // may sit on either side). Bound it with a sample, 3.5 sigma of binomial
+  // noise on each side; observe() checks the bounds exactly. The sample is
+  // kSampleRuns evenly spaced runs of consecutive entries, so that it costs
+  // few cache misses.
+  std::vector<int32_t> &sample = sampleBits;
+  sample.clear();
+  if (n <= kSampleSize) {
+    for (int64_t i = 0; i < n; ++i)
+      sample.push_back(static_cast<int32_t>(absBits(valueAt(i))));
+  } else {
+    const int64_t runLen = kSampleSize / kSampleRuns;
+    for (int64_t j = 0; j < kSampleRuns; ++j) {
+      int64_t start = ((2 * j + 1) * n) / (2 * kSampleRuns) - runLen / 2;
+      for (int64_t i = start; i < start + runLen; ++i)
+        sample.push_back(static_cast<int32_t>(absBits(valueAt(i))));
+    }
   }
+  const int64_t s = static_cast<int64_t>(sample.size());
   auto sigma = [&](double q) {
     return 3.5 * std::sqrt(static_cast<double>(s) * q * (1.0 - q)) + 2.0;
   };
@@ -166,98 +200,190 @@ void TopKProjector::begin(int64_t k, unsigned slots,
   double qHi = std::min(1.0, static_cast<double>(r + f) / n);
   double jHi = std::floor(qLo * s - sigma(qLo));
   double jLo = std::ceil(qHi * s + sigma(qHi));
-  std::vector<uint64_t> scratch;
-  if (jHi < 0) {
-    hiBits = 0xffffffffu;
-  } else {
-    scratch = sample;
-    hiBits = static_cast<uint32_t>(
-        selectKthLargest(scratch, static_cast<size_t>(jHi)) >> 32);
-  }
+  // Descending order statistics: first jLo, then jHi inside the prefix.
   if (jLo >= s) {
     loBits = 0;
   } else {
-    scratch = sample;
-    loBits = static_cast<uint32_t>(
-        selectKthLargest(scratch, static_cast<size_t>(jLo)) >> 32);
+    std::nth_element(sample.begin(), sample.begin() + int64_t(jLo),
+                     sample.end(), std::greater<int32_t>());
+    loBits = sample[int64_t(jLo)];
+  }
+  if (jHi < 0) {
+    hiBits = kNoBits;
+  } else {
+    auto end = jLo >= s ? sample.end() : sample.begin() + int64_t(jLo);
+    std::nth_element(sample.begin(), sample.begin() + int64_t(jHi), end,
+                     std::greater<int32_t>());
+    hiBits = sample[int64_t(jHi)];
   }
 }
 
-/// Inserts `key` into the descending list tops[0..m) (0 = empty) and returns
-/// the bound an entry's bits must reach to enter next time. Entries of a unit
-/// arrive in ascending index order, so an equal magnitude never displaces.
-static inline uint32_t insertTop(uint64_t *tops, int64_t m, uint64_t key) {
+/// Inserts `key` into the descending list tops[0..m) (0 = empty) if it ranks
+/// in, and returns the magnitude bits an entry must exceed to enter next
+/// time (-1 while the list has room). For a caller that offers a unit's
+/// entries in ascending index order that bound is exact: an equal magnitude
+/// at a higher index ranks lower.
+static inline int32_t insertTop(uint64_t *tops, int64_t m, uint64_t key) {
   int64_t i = m - 1;
-  if (key <= tops[i])
-    return tops[i] ? static_cast<uint32_t>(tops[i] >> 32) + 1 : 0;
-  while (i > 0 && tops[i - 1] < key) {
-    tops[i] = tops[i - 1];
-    --i;
+  if (key > tops[i]) {
+    while (i > 0 && tops[i - 1] < key) {
+      tops[i] = tops[i - 1];
+      --i;
+    }
+    tops[i] = key;
   }
-  tops[i] = key;
-  return tops[m - 1] ? static_cast<uint32_t>(tops[m - 1] >> 32) + 1 : 0;
+  return tops[m - 1] ? static_cast<int32_t>(tops[m - 1] >> 32) : -1;
+}
+
+/// Bit j set iff lane j of a compare result (-1 / 0 per lane) is true.
+#define laneMask(cmp)                                                          \
+  static_cast<uint32_t>(__builtin_reduce_or((cmp)&I32x16{                      \
+      1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7, 1 << 8,  \
+      1 << 9, 1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, 1 << 15}))
+
+// The multi-versioned kernels call no templates of their own: clang emits
+// template instances used only inside target_clones functions for no
+// version, so everything they need is instantiated out here.
+__attribute__((noinline)) static void pushKey(std::vector<uint64_t> &v,
+                                              uint64_t key) {
+  v.push_back(key);
+}
+__attribute__((noinline)) static void pushIndex(std::vector<uint32_t> &v,
+                                                uint32_t idx) {
+  v.push_back(idx);
+}
+
+/// The k-th largest (0-based, k < 16) of 16 values.
+static int32_t kthLargestLane(const int32_t *v, int64_t k) {
+  int32_t top[kChunk];
+  int64_t n = 0;
+  for (int i = 0; i < kChunk; ++i) {
+    if (n > k && v[i] <= top[k])
+      continue;
+    int64_t j = n <= k ? n++ : k;
+    for (; j > 0 && top[j - 1] < v[i]; --j)
+      top[j] = top[j - 1];
+    top[j] = v[i];
+  }
+  return top[k];
 }
 
 namespace {
-/// The per-entry work of observe(): the candidate band and, depending on
-/// the unit axis, the row's or the column's top list.
-template <UnitAxis Axis> struct RowScan {
-  uint32_t lo, band;
+/// observe() over rows [rowLo, rowHi): counts entries with bits > hi,
+/// records candidates (bits in [lo, hi]) and maintains the unit top lists.
+/// Vector compares find the few chunks with anything to record; only those
+/// take the scalar path.
+struct ObserveArgs {
+  const float *w;
+  int64_t rowLo, rowHi, cols;
+  UnitAxis axis;
   int64_t m;
-  uint32_t base;
-  std::vector<uint64_t> &cands;
-  uint64_t *tops; // Rows: this row's list; Cols: this slot's lists
-  uint32_t *need; // Cols: per-column entry bound
-  uint32_t rowNeed = 0;
-
-  bool interesting(int64_t c, uint32_t b) const {
-    bool hit = b - lo <= band;
-    if constexpr (Axis == UnitAxis::Rows)
-      hit |= b >= rowNeed;
-    if constexpr (Axis == UnitAxis::Cols)
-      hit |= b >= need[c];
-    return hit;
-  }
-  void visit(int64_t c, uint32_t b) {
-    uint32_t idx = base + static_cast<uint32_t>(c);
-    if (b - lo <= band)
-      cands.push_back(makeKey(b, idx));
-    if constexpr (Axis == UnitAxis::Rows)
-      if (b >= rowNeed)
-        rowNeed = insertTop(tops, m, makeKey(b, idx));
-    if constexpr (Axis == UnitAxis::Cols)
-      if (b >= need[c])
-        need[c] = insertTop(tops + c * m, m, makeKey(b, idx));
-  }
+  int32_t lo, hi;
+  uint64_t *rowTops; // Rows: rows x m lists
+  uint64_t *colTops; // Cols: this slot's cols x m lists
+  int32_t *colMin;   // Cols: this slot's per-column entry bounds
+  std::vector<uint64_t> *cands;
 };
 
-/// Counts entries above `hi` and visits, in index order, only the entries a
-/// chunk's mask marks as interesting. A unit's bound only rises while its
-/// row is scanned, so a mask computed before the visits is conservative.
-template <UnitAxis Axis>
-int64_t scanRow(const float *row, int64_t cols, uint32_t hi,
-                RowScan<Axis> &scan) {
-  int64_t count = 0, c = 0;
-  for (; c + kChunk <= cols; c += kChunk) {
-    uint32_t bits[kChunk];
-    std::memcpy(bits, row + c, sizeof bits);
-    uint32_t mask = 0;
-    for (int64_t j = 0; j < kChunk; ++j) {
-      uint32_t b = bits[j] & 0x7fffffffu;
+CIRC_KERNEL int64_t observeRows(const ObserveArgs &a) {
+  const int64_t cols = a.cols, m = a.m;
+  const int32_t lo = a.lo, hi = a.hi;
+  const bool rowUnits = a.axis == UnitAxis::Rows && m > 0;
+  const bool colUnits = a.axis == UnitAxis::Cols && m > 0;
+  int64_t count = 0;
+  for (int64_t r = a.rowLo; r < a.rowHi; ++r) {
+    const float *row = a.w + r * cols;
+    const uint32_t base = static_cast<uint32_t>(r * cols);
+    auto key = [&](int64_t c, int32_t b) {
+      return makeKey(static_cast<uint32_t>(b), base + static_cast<uint32_t>(c));
+    };
+    I32x16 laneMax = I32x16{} - 1;
+    const int64_t full = cols / kChunk * kChunk;
+    int64_t c = 0;
+    while (c < full) {
+      // A segment of vector work with no calls (which would spill the
+      // vector registers), recording the chunks that need a visit.
+      int64_t hitAt[kSegment];
+      uint32_t hitLanes[kSegment];
+      int64_t nHits = 0;
+      I32x16 above = {}, segMax = laneMax;
+      const int64_t segEnd = std::min(full, c + kSegment * kChunk);
+      for (; c < segEnd; c += kChunk) {
+        I32x16 b;
+        std::memcpy(&b, row + c, sizeof b);
+        b &= 0x7fffffff;
+        above -= b > hi;
+        segMax = segMax > b ? segMax : b;
+        I32x16 hit = (b >= lo) & (b <= hi);
+        if (colUnits) {
+          I32x16 unitMin;
+          std::memcpy(&unitMin, a.colMin + c, sizeof unitMin);
+          hit |= b > unitMin;
+        }
+        uint32_t lanes = laneMask(hit);
+        hitAt[nHits] = c;
+        hitLanes[nHits] = lanes;
+        nHits += lanes != 0;
+      }
+      count += __builtin_reduce_add(above);
+      laneMax = segMax;
+      // Each column appears once per row, so deferring the visits to the
+      // end of the segment changes no bound the segment relied on.
+      for (int64_t h = 0; h < nHits; ++h)
+        for (uint32_t lanes = hitLanes[h]; lanes; lanes &= lanes - 1) {
+          int64_t j = hitAt[h] + __builtin_ctz(lanes);
+          int32_t bj = static_cast<int32_t>(absBits(row[j]));
+          if (bj >= lo && bj <= hi)
+            pushKey(*a.cands, key(j, bj));
+          if (colUnits && bj > a.colMin[j])
+            a.colMin[j] = insertTop(a.colTops + j * m, m, key(j, bj));
+        }
+    }
+    for (; c < cols; ++c) {
+      int32_t b = static_cast<int32_t>(absBits(row[c]));
       count += b > hi;
-      mask |= static_cast<uint32_t>(scan.interesting(c + j, b)) << j;
+      if (b >= lo && b <= hi)
+        pushKey(*a.cands, key(c, b));
+      if (rowUnits)
+        insertTop(a.rowTops + r * m, m, key(c, b));
+      if (colUnits && b > a.colMin[c])
+        a.colMin[c] = insertTop(a.colTops + c * m, m, key(c, b));
     }
-    while (mask) {
-      int j = __builtin_ctz(mask);
-      mask &= mask - 1;
-      scan.visit(c + j, bits[j] & 0x7fffffffu);
+    if (rowUnits && full > 0) {
+      // Lane j's maximum is the largest of the entries j, j + 16, ...; the
+      // m largest lane maxima are m distinct entries, so the row's top m
+      // all reach the m-th largest lane maximum. Only those are offered.
+      int32_t lanes[kChunk];
+      std::memcpy(lanes, &laneMax, sizeof lanes);
+      int32_t bound = m <= kChunk ? kthLargestLane(lanes, m - 1) : -1;
+      uint64_t *tops = a.rowTops + r * m;
+      auto offer = [&](int64_t t) {
+        I32x16 b;
+        std::memcpy(&b, row + t, sizeof b);
+        b &= 0x7fffffff;
+        for (uint32_t hit = laneMask(b >= bound); hit; hit &= hit - 1) {
+          int j = __builtin_ctz(hit);
+          insertTop(tops, m, key(t + j, b[j]));
+        }
+      };
+      // Few chunks reach the bound: test four at a time on their maximum.
+      int64_t t = 0;
+      for (; t + 4 * kChunk <= full; t += 4 * kChunk) {
+        I32x16 q[4];
+        std::memcpy(q, row + t, sizeof q);
+        for (I32x16 &x : q)
+          x &= 0x7fffffff;
+        I32x16 mx0 = q[0] > q[1] ? q[0] : q[1];
+        I32x16 mx1 = q[2] > q[3] ? q[2] : q[3];
+        I32x16 mx = mx0 > mx1 ? mx0 : mx1;
+        if (!__builtin_reduce_or(mx >= bound))
+          continue;
+        for (int64_t u = t; u < t + 4 * kChunk; u += kChunk)
+          offer(u);
+      }
+      for (; t < full; t += kChunk)
+        offer(t);
     }
-  }
-  for (; c < cols; ++c) {
-    uint32_t b = absBits(row[c]);
-    count += b > hi;
-    if (scan.interesting(c, b))
-      scan.visit(c, b);
   }
   return count;
 }
@@ -266,36 +392,23 @@ int64_t scanRow(const float *row, int64_t cols, uint32_t hi,
 void TopKProjector::observe(const float *w, int64_t block, unsigned slot) {
   if (keepsAll())
     return;
-  int64_t lo, hi;
-  blockRows(block, lo, hi);
-  const uint32_t band = hiBits - loBits;
-  int64_t above = 0;
-  std::vector<uint64_t> &out = cands[block];
-  auto base = [&](int64_t r) { return static_cast<uint32_t>(r * cols); };
-  if (axis == UnitAxis::Rows && perUnit > 0) {
-    for (int64_t r = lo; r < hi; ++r) {
-      RowScan<UnitAxis::Rows> scan{loBits,  band, perUnit,
-                                   base(r), out,  unitTops.data() + r * perUnit,
-                                   nullptr};
-      above += scanRow(w + r * cols, cols, hiBits, scan);
-    }
-  } else if (axis == UnitAxis::Cols && perUnit > 0) {
-    uint64_t *tops =
-        unitTops.data() + static_cast<size_t>(slot) * cols * perUnit;
-    uint32_t *need = colNeed.data() + static_cast<size_t>(slot) * cols;
-    for (int64_t r = lo; r < hi; ++r) {
-      RowScan<UnitAxis::Cols> scan{loBits, band, perUnit, base(r),
-                                   out,    tops, need};
-      above += scanRow(w + r * cols, cols, hiBits, scan);
-    }
-  } else {
-    for (int64_t r = lo; r < hi; ++r) {
-      RowScan<UnitAxis::None> scan{loBits, band,    0,      base(r),
-                                   out,    nullptr, nullptr};
-      above += scanRow(w + r * cols, cols, hiBits, scan);
-    }
-  }
-  aboveCount[block] = above;
+  ObserveArgs a;
+  blockRows(block, a.rowLo, a.rowHi);
+  a.w = w;
+  a.cols = cols;
+  a.axis = axis;
+  a.m = perUnit;
+  a.lo = loBits;
+  a.hi = hiBits;
+  a.rowTops = axis == UnitAxis::Rows ? unitTops.data() : nullptr;
+  a.colTops = axis == UnitAxis::Cols
+                  ? unitTops.data() + static_cast<size_t>(slot) * cols * perUnit
+                  : nullptr;
+  a.colMin = axis == UnitAxis::Cols
+                 ? colMin.data() + static_cast<size_t>(slot) * cols
+                 : nullptr;
+  a.cands = &cands[block];
+  aboveCount[block] = observeRows(a);
 }
 
 void TopKProjector::select(const float *w, ThreadPool &pool) {
@@ -308,7 +421,7 @@ void TopKProjector::select(const float *w, ThreadPool &pool) {
   const int64_t m = perUnit;
   int64_t forcedAbove = 0;
   auto take = [&](uint64_t key) {
-    forcedAbove += static_cast<uint32_t>(key >> 32) > hiBits;
+    forcedAbove += static_cast<int32_t>(key >> 32) > hiBits;
     return keyIndex(key);
   };
   if (axis == UnitAxis::Rows && m > 0) {
@@ -354,7 +467,7 @@ void TopKProjector::select(const float *w, ThreadPool &pool) {
 
   const int64_t r = budget - static_cast<int64_t>(forced.size());
   if (r <= 0) {
-    tBits = kAboveAll;
+    tBits = kNoBits;
     tIdx = 0;
     fellBack = false;
     return;
@@ -378,7 +491,7 @@ void TopKProjector::select(const float *w, ThreadPool &pool) {
       r <= above + static_cast<int64_t>(selectKeys.size())) {
     uint64_t t =
         selectKthLargest(selectKeys, static_cast<size_t>(r - above - 1));
-    tBits = static_cast<uint32_t>(t >> 32);
+    tBits = static_cast<int32_t>(t >> 32);
     tIdx = keyIndex(t);
     fellBack = false;
     return;
@@ -431,70 +544,64 @@ void TopKProjector::exactThreshold(const float *w, ThreadPool &pool) {
   for (const std::vector<uint64_t> &f : found)
     selectKeys.insert(selectKeys.end(), f.begin(), f.end());
   uint64_t t = selectKthLargest(selectKeys, static_cast<size_t>(need - 1));
-  tBits = static_cast<uint32_t>(t >> 32);
+  tBits = static_cast<int32_t>(t >> 32);
   tIdx = keyIndex(t);
 }
 
 namespace {
-/// apply() on [begin, end): keep iff key >= (tb, ti) or forced. Chunks
-/// first compare magnitudes only (vectorised); lanes equal to tb and forced
-/// lanes, both rare, are patched afterwards.
-void applyRange(float *w, int64_t begin, int64_t end, uint32_t tb, uint32_t ti,
-                float decay, const uint32_t *fNext, const uint32_t *fEnd,
-                std::vector<uint32_t> &out) {
-  auto finishChunk = [&](int64_t i, int64_t len, uint32_t keep) {
-    for (; fNext < fEnd && *fNext < i + len; ++fNext)
-      keep |= 1u << (*fNext - i);
-    float nv[kChunk];
-    uint32_t nonzero = 0;
-    bool changed = false;
-    for (int64_t j = 0; j < len; ++j) {
-      float v = w[i + j];
-      nv[j] = (keep >> j) & 1 ? v - decay * v : 0.0f;
-      nonzero |= static_cast<uint32_t>(nv[j] != 0.0f) << j;
-      changed |= nv[j] != v;
-    }
-    if (changed)
-      std::memcpy(w + i, nv, len * sizeof(float));
-    while (nonzero) {
-      int j = __builtin_ctz(nonzero);
-      nonzero &= nonzero - 1;
-      out.push_back(static_cast<uint32_t>(i + j));
-    }
-  };
+/// apply() on [begin, end): an entry is kept iff its key >= (tb, ti) or it
+/// is forced. Chunks compare magnitudes in vectors; lanes equal to tb and
+/// forced lanes, both rare, are patched on a scalar path. A chunk is only
+/// stored when it changes, so an already-sparse matrix is not rewritten.
+CIRC_KERNEL void applyRange(float *w, int64_t begin, int64_t end, int32_t tb,
+                            uint32_t ti, float decay, const uint32_t *fNext,
+                            const uint32_t *fEnd, std::vector<uint32_t> &out) {
+  const int64_t full = begin + (end - begin) / kChunk * kChunk;
   int64_t i = begin;
-  for (; i + kChunk <= end; i += kChunk) {
-    uint32_t bits[kChunk];
-    std::memcpy(bits, w + i, sizeof bits);
-    uint32_t keep = 0, tie = 0;
-    for (int64_t j = 0; j < kChunk; ++j) {
-      uint32_t b = bits[j] & 0x7fffffffu;
-      keep |= static_cast<uint32_t>(b > tb) << j;
-      tie |= static_cast<uint32_t>(b == tb) << j;
+  while (i < full) {
+    int64_t nzAt[kSegment];
+    uint32_t nzLanes[kSegment];
+    int64_t nNz = 0;
+    const int64_t segEnd = std::min(full, i + kSegment * kChunk);
+    for (; i < segEnd; i += kChunk) {
+      F32x16 v;
+      std::memcpy(&v, w + i, sizeof v);
+      I32x16 vb = reinterpret_cast<I32x16 &>(v);
+      I32x16 b = vb & 0x7fffffff;
+      I32x16 keep = b > tb;
+      bool forcedHere = fNext < fEnd && *fNext < i + kChunk;
+      if (forcedHere || __builtin_reduce_or(b == tb)) {
+        for (uint32_t ties = laneMask(b == tb); ties; ties &= ties - 1) {
+          int j = __builtin_ctz(ties);
+          if (static_cast<uint32_t>(i + j) <= ti)
+            keep[j] = -1;
+        }
+        for (; fNext < fEnd && *fNext < i + kChunk; ++fNext)
+          keep[*fNext - i] = -1;
+      }
+      F32x16 decayed = v - decay * v;
+      I32x16 nb = reinterpret_cast<I32x16 &>(decayed) & keep;
+      if (__builtin_reduce_or(nb ^ vb))
+        std::memcpy(w + i, &nb, sizeof nb);
+      uint32_t nz = laneMask((nb & 0x7fffffff) != 0);
+      nzAt[nNz] = i;
+      nzLanes[nNz] = nz;
+      nNz += nz != 0;
     }
-    while (tie) {
-      int j = __builtin_ctz(tie);
-      tie &= tie - 1;
-      keep |= static_cast<uint32_t>(i + j <= ti) << j;
-    }
-    if (keep == 0 && (fNext == fEnd || *fNext >= i + kChunk)) {
-      // Nothing kept: zero the chunk unless it is zero already.
-      uint32_t any = 0;
-      for (int64_t j = 0; j < kChunk; ++j)
-        any |= bits[j] & 0x7fffffffu;
-      if (any)
-        std::memset(w + i, 0, sizeof bits);
-      continue;
-    }
-    finishChunk(i, kChunk, keep);
+    for (int64_t h = 0; h < nNz; ++h)
+      for (uint32_t nz = nzLanes[h]; nz; nz &= nz - 1)
+        pushIndex(out, static_cast<uint32_t>(nzAt[h] + __builtin_ctz(nz)));
   }
-  if (i < end) {
-    uint32_t keep = 0;
-    for (int64_t j = 0; i + j < end; ++j) {
-      uint32_t b = absBits(w[i + j]);
-      keep |= static_cast<uint32_t>(b > tb || (b == tb && i + j <= ti)) << j;
-    }
-    finishChunk(i, end - i, keep);
+  for (; i < end; ++i) {
+    float v = w[i];
+    int32_t b = static_cast<int32_t>(absBits(v));
+    bool keep = b > tb || (b == tb && static_cast<uint32_t>(i) <= ti);
+    for (; fNext < fEnd && *fNext <= i; ++fNext)
+      keep |= *fNext == i;
+    float nv = keep ? v - decay * v : 0.0f;
+    w[i] = nv;
+    if (nv != 0.0f)
+      pushIndex(out, static_cast<uint32_t>(i));
   }
 }
 } // namespace
@@ -503,8 +610,7 @@ void TopKProjector::apply(float *w, int64_t block, float decay) {
   int64_t lo, hi;
   blockRows(block, lo, hi);
   // keepsAll(): a threshold below every key.
-  applyRange(w, lo * cols, hi * cols, keepsAll() ? 0 : tBits,
-             keepsAll() ? 0xffffffffu : tIdx, decay,
+  applyRange(w, lo * cols, hi * cols, keepsAll() ? -1 : tBits, tIdx, decay,
              forced.data() + blockForced[block],
              forced.data() + blockForced[block + 1], keptList[block]);
 }
@@ -520,6 +626,167 @@ const std::vector<uint32_t> &TopKProjector::finish() {
   return result;
 }
 
+int64_t TopKProjector::project(float *w, int64_t k, float decay,
+                               ThreadPool &pool, SparseIndex *index) {
+  begin(k, pool.size(), [&](int64_t i) { return w[i]; });
+  pool.run(numBlocks(), [&](int64_t b, unsigned slot) { observe(w, b, slot); });
+  select(w, pool);
+  pool.run(numBlocks(), [&](int64_t b, unsigned) { apply(w, b, decay); });
+  const std::vector<uint32_t> &kept = finish();
+  if (index)
+    index->assign(w, rows, cols, kept, pool);
+  return static_cast<int64_t>(kept.size());
+}
+
+namespace {
+/// Schedules the phases of a batch of projections over the pool's threads
+/// as a pipeline: a job's phases run in order (begin; prepare + observe per
+/// block; select; apply per block; finish), the earliest job with work goes
+/// first, and only a window of jobs is in flight, so a matrix is usually
+/// still in cache when apply() rewrites what observe() read, while one
+/// thread's serial phase (select, finish) overlaps the other's blocks.
+class BatchPipeline {
+public:
+  BatchPipeline(std::vector<ProjectionJob> &jobs, ThreadPool &pool)
+      : jobs(jobs), pool(pool), state(jobs.size()) {}
+
+  void run() {
+    pool.run(pool.size(), [&](int64_t, unsigned slot) { work(slot); });
+    if (error)
+      std::rethrow_exception(error);
+  }
+  int64_t kept(size_t j) const { return state[j].kept; }
+
+private:
+  enum Phase { Begin, Observe, Select, Apply, Finish, Done };
+  static constexpr size_t kWindow = 2;
+  struct JobState {
+    Phase phase = Begin;
+    bool serialTaken = false;
+    int64_t nextBlock = 0, doneBlocks = 0, kept = 0;
+  };
+  struct Task {
+    size_t job;
+    Phase phase;
+    int64_t block;
+  };
+
+  bool blockPhase(Phase p) const { return p == Observe || p == Apply; }
+
+  /// Under the lock: the next runnable task, if any.
+  bool next(Task &t) {
+    for (size_t j = first; j < jobs.size() && j < first + kWindow; ++j) {
+      JobState &s = state[j];
+      if (s.phase == Done)
+        continue;
+      if (blockPhase(s.phase)) {
+        if (s.nextBlock < jobs[j].projector->numBlocks()) {
+          t = {j, s.phase, s.nextBlock++};
+          return true;
+        }
+      } else if (!s.serialTaken) {
+        s.serialTaken = true;
+        t = {j, s.phase, 0};
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void complete(const Task &t) {
+    JobState &s = state[t.job];
+    if (blockPhase(t.phase) &&
+        ++s.doneBlocks < jobs[t.job].projector->numBlocks())
+      return;
+    s.phase = static_cast<Phase>(s.phase + 1);
+    s.serialTaken = false;
+    s.nextBlock = s.doneBlocks = 0;
+    while (first < jobs.size() && state[first].phase == Done)
+      ++first;
+  }
+
+  void execute(const Task &t, unsigned slot) {
+    ProjectionJob &job = jobs[t.job];
+    TopKProjector &p = *job.projector;
+    switch (t.phase) {
+    case Begin:
+      if (job.preview)
+        p.begin(job.budget, pool.size(), job.preview);
+      else
+        p.begin(job.budget, pool.size(), [&](int64_t i) { return job.w[i]; });
+      break;
+    case Observe:
+      if (job.prepare) {
+        int64_t lo, hi;
+        p.blockRows(t.block, lo, hi);
+        job.prepare(lo * p.numCols(), hi * p.numCols());
+      }
+      p.observe(job.w, t.block, slot);
+      break;
+    case Select:
+      p.select(job.w, pool);
+      break;
+    case Apply:
+      p.apply(job.w, t.block, job.decay);
+      break;
+    case Finish: {
+      const std::vector<uint32_t> &list = p.finish();
+      if (job.index)
+        job.index->assign(job.w, p.numRows(), p.numCols(), list, pool);
+      state[t.job].kept = static_cast<int64_t>(list.size());
+      break;
+    }
+    case Done:
+      break;
+    }
+  }
+
+  void work(unsigned slot) {
+    std::unique_lock<std::mutex> lock(mutex);
+    for (;;) {
+      Task t;
+      if (error || first >= jobs.size()) {
+        ready.notify_all();
+        return;
+      }
+      if (!next(t)) {
+        ready.wait(lock);
+        continue;
+      }
+      lock.unlock();
+      try {
+        execute(t, slot);
+      } catch (...) {
+        lock.lock();
+        if (!error)
+          error = std::current_exception();
+        continue;
+      }
+      lock.lock();
+      complete(t);
+      ready.notify_all();
+    }
+  }
+
+  std::vector<ProjectionJob> &jobs;
+  ThreadPool &pool;
+  std::vector<JobState> state;
+  size_t first = 0; ///< jobs before it are done
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::exception_ptr error;
+};
+} // namespace
+
+int64_t projectBatch(std::vector<ProjectionJob> &jobs, ThreadPool &pool) {
+  BatchPipeline pipeline(jobs, pool);
+  pipeline.run();
+  int64_t total = 0;
+  for (size_t j = 0; j < jobs.size(); ++j)
+    total += pipeline.kept(j);
+  return total;
+}
+
 int64_t projectTopK(float *w, const ParamSpec &spec, int64_t budget,
                     int64_t minPerUnit, float decay, ThreadPool &pool,
                     SparseIndex *index, bool alwaysExact) {
@@ -527,15 +794,7 @@ int64_t projectTopK(float *w, const ParamSpec &spec, int64_t budget,
   matrixShape(spec, rows, cols);
   TopKProjector p(rows, cols, spec.unitAxis, minPerUnit);
   p.setAlwaysExact(alwaysExact);
-  p.begin(budget, pool.size(), [&](int64_t i) { return w[i]; });
-  pool.run(p.numBlocks(),
-           [&](int64_t b, unsigned slot) { p.observe(w, b, slot); });
-  p.select(w, pool);
-  pool.run(p.numBlocks(), [&](int64_t b, unsigned) { p.apply(w, b, decay); });
-  const std::vector<uint32_t> &kept = p.finish();
-  if (index)
-    index->assign(w, rows, cols, kept, pool);
-  return static_cast<int64_t>(kept.size());
+  return p.project(w, budget, decay, pool, index);
 }
 
 } // namespace circ::rt

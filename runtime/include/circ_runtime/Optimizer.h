@@ -11,9 +11,11 @@
 //      with the min-per-unit rule (TopK.h); the sparse index is rebuilt;
 //   5. weight decay p <- p - wd * lr_t * p on ParamSpec::decays() parameters
 //      (every 2-D parameter but the bigram table).
-// Steps 3-5 are fused per row block (the projection's first pass reads the
-// values Adam just wrote), which changes no result: decay scales a matrix
-// uniformly, so it commutes with the projection.
+// For sparse parameters, steps 3-5 are fused per row block (Adam updates a
+// block right before the projection's first pass reads it; the projection's
+// write pass applies the decay) and pipelined across parameters
+// (projectBatch). Fusion changes no result: decay scales a matrix uniformly,
+// so it commutes with the projection.
 //
 // Every result is independent of the thread count: reductions use fixed
 // blocks summed in order, selection uses a total order.

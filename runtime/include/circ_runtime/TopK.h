@@ -55,6 +55,8 @@ public:
   TopKProjector(int64_t rows, int64_t cols, UnitAxis axis, int64_t minPerUnit);
 
   int64_t numBlocks() const { return nBlocks; }
+  int64_t numRows() const { return rows; }
+  int64_t numCols() const { return cols; }
   /// Rows [lo, hi) of block b; blocks depend on the shape only.
   void blockRows(int64_t b, int64_t &lo, int64_t &hi) const;
 
@@ -73,6 +75,12 @@ public:
   void apply(float *w, int64_t block, float decay);
   /// Serial: the ascending flat positions of all kept nonzero entries.
   const std::vector<uint32_t> &finish();
+
+  /// All of the above on the pool: projects w to `budget` entries, decays
+  /// what is kept, rebuilds `index` (may be null); returns the kept count.
+  /// Reusing one projector across steps reuses its scratch memory.
+  int64_t project(float *w, int64_t budget, float decay, ThreadPool &pool,
+                  SparseIndex *index);
 
   /// True when the projection keeps everything (budget >= numel): observe,
   /// select and apply then only decay.
@@ -94,24 +102,51 @@ private:
   bool alwaysExact = false, fellBack = false;
 
   // Sample bounds: entries with |w| bits > hiBits are "above"; entries in
-  // [loBits, hiBits] are candidates, recorded with their keys.
-  uint32_t hiBits = 0, loBits = 0;
+  // [loBits, hiBits] are candidates, recorded with their keys. Magnitude
+  // bits compare as int32.
+  int32_t hiBits = 0, loBits = 0;
   std::vector<int64_t> aboveCount;             ///< per block
   std::vector<std::vector<uint64_t>> cands;    ///< per block, ascending index
   std::vector<std::vector<uint32_t>> keptList; ///< per block, ascending
   // Per-unit top keys, sorted descending, 0 = empty. Rows: one list per row.
   // Cols: one list per (slot, column), merged in select().
   std::vector<uint64_t> unitTops;
-  std::vector<uint32_t> colNeed; ///< Cols: per (slot, column) entry bound
+  /// Cols: per (slot, column) bits an entry must exceed (-1: list not full)
+  std::vector<int32_t> colMin;
   unsigned nSlots = 1;
 
   // Result of select(): keep iff key >= (tBits, tIdx), or forced.
-  uint32_t tBits = 0, tIdx = 0;
+  int32_t tBits = 0;
+  uint32_t tIdx = 0;
   std::vector<uint32_t> forced;     ///< ascending flat positions
   std::vector<int64_t> blockForced; ///< forced[blockForced[b]..] in block b
   std::vector<uint64_t> selectKeys; ///< scratch for select()
+  std::vector<int32_t> sampleBits;  ///< scratch for begin()
   std::vector<uint32_t> result;
 };
+
+/// One projection of a batch (projectBatch).
+struct ProjectionJob {
+  TopKProjector *projector;
+  float *w;
+  int64_t budget;
+  float decay;
+  SparseIndex *index = nullptr; ///< rebuilt when non-null
+  /// Runs on the flat entries [lo, hi) of a block just before observe()
+  /// reads them (the optimizer's Adam update); may be empty.
+  std::function<void(int64_t lo, int64_t hi)> prepare;
+  /// The value entry i will have after `prepare`, for the sample; empty
+  /// means w[i].
+  std::function<float(int64_t)> preview;
+};
+
+/// Projects every job on the pool as a pipeline: each job's phases run in
+/// order, blocks of a job in parallel, the earliest job first with a small
+/// window of jobs in flight (so apply() finds the matrix observe() just read
+/// still in cache, and one job's serial select / finish overlaps another's
+/// blocks). Results are those of projecting each job alone, whatever the
+/// thread count. Returns the total kept count.
+int64_t projectBatch(std::vector<ProjectionJob> &jobs, ThreadPool &pool);
 
 /// Projects w (the parameter `spec`, with fewer than 2^31 entries) onto
 /// `budget` entries in place, applies

@@ -174,32 +174,31 @@ TEST(TopK, TiesPreferLowerIndex) {
     }
 }
 
-// Tests that a sample that misjudges the threshold is caught: the strided
-// sample positions hold large values, the rest is tiny, so the sampled bounds
-// miss; the exact fallback must still give the oracle's set.
+// Tests that a sample that misjudges the threshold is caught: the sample
+// reads values 100x larger than the matrix holds (as a stale preview
+// would), so the sampled bounds miss; the exact fallback must still give the
+// oracle's set.
 TEST(TopK, MisleadingSampleFallsBackToExact) {
-  const int64_t rows = 512, cols = 256, n = rows * cols, s = 1 << 14;
-  std::vector<float> w = normalMatrix(n, 5);
-  for (int64_t j = 0; j < s; ++j)
-    w[((2 * j + 1) * n) / (2 * s)] *= 100.0f;
-  // Budget below the sample's share: the threshold is among the boosted
-  // entries but the sample "sees" only them and places it far too low.
-  ParamSpec spec = matrixSpec(rows, cols, UnitAxis::None);
-  int64_t budget = 20000;
-  std::set<int64_t> expect = oracle(w, rows, cols, UnitAxis::None, 0, budget);
-  TopKProjector p(rows, cols, UnitAxis::None, 4);
-  ThreadPool pool(2);
-  std::vector<float> x = w;
-  p.begin(budget, pool.size(), [&](int64_t i) { return x[i]; });
-  pool.run(p.numBlocks(),
-           [&](int64_t b, unsigned slot) { p.observe(x.data(), b, slot); });
-  p.select(x.data(), pool);
-  EXPECT_TRUE(p.usedFallback());
-  pool.run(p.numBlocks(),
-           [&](int64_t b, unsigned) { p.apply(x.data(), b, 0); });
-  const std::vector<uint32_t> &kept = p.finish();
-  EXPECT_EQ((int64_t)kept.size(), budget);
-  EXPECT_EQ(nonzeros(x), expect);
+  const int64_t rows = 512, cols = 256;
+  std::vector<float> w = normalMatrix(rows * cols, 5);
+  for (UnitAxis axis : {UnitAxis::None, UnitAxis::Rows, UnitAxis::Cols}) {
+    ParamSpec spec = matrixSpec(rows, cols, axis);
+    int64_t budget = l0Budget(spec, 0.05, 4);
+    std::set<int64_t> expect = oracle(w, rows, cols, axis, 4, budget);
+    TopKProjector p(rows, cols, axis, 4);
+    ThreadPool pool(2);
+    std::vector<float> x = w;
+    p.begin(budget, pool.size(), [&](int64_t i) { return 100.0f * x[i]; });
+    pool.run(p.numBlocks(),
+             [&](int64_t b, unsigned slot) { p.observe(x.data(), b, slot); });
+    p.select(x.data(), pool);
+    EXPECT_TRUE(p.usedFallback());
+    pool.run(p.numBlocks(),
+             [&](int64_t b, unsigned) { p.apply(x.data(), b, 0); });
+    const std::vector<uint32_t> &kept = p.finish();
+    EXPECT_EQ((int64_t)kept.size(), budget);
+    EXPECT_EQ(nonzeros(x), expect);
+  }
 }
 
 // Tests that a typical matrix takes the fast path (no fallback).
@@ -305,6 +304,76 @@ TEST(SparseIndexTest, LayoutsMatchDense) {
       EXPECT_EQ(idx.rowIdx, ref.rowIdx);
       EXPECT_EQ(idx.colPtr, ref.colPtr);
     }
+  }
+}
+
+} // namespace
+
+namespace {
+
+// Tests that a pipelined batch gives each matrix exactly what projecting it
+// alone gives (values and index), on 1, 2 and 3 threads, with a prepare hook
+// that rewrites each block before it is observed.
+TEST(TopK, BatchMatchesSingleProjections) {
+  struct M {
+    int64_t rows, cols;
+    UnitAxis axis;
+    double density;
+  };
+  const std::vector<M> mats = {{300, 200, UnitAxis::Rows, 1.0 / 64},
+                               {64, 700, UnitAxis::Cols, 1.0 / 1000},
+                               {1, 5000, UnitAxis::None, 0.1},
+                               {512, 256, UnitAxis::Rows, 1.0},
+                               {40, 40, UnitAxis::Cols, 0.3}};
+  // Reference: prepare (x -> 2x - 0.01) applied up front, then projectTopK.
+  std::vector<std::vector<float>> inputs, expect;
+  std::vector<SparseIndex> expectIndex(mats.size());
+  ThreadPool one(1);
+  for (size_t k = 0; k < mats.size(); ++k) {
+    const M &m = mats[k];
+    inputs.push_back(normalMatrix(m.rows * m.cols, 40 + k));
+    std::vector<float> w = inputs.back();
+    for (float &x : w)
+      x = 2.0f * x - 0.01f;
+    ParamSpec spec = matrixSpec(m.rows, m.cols, m.axis);
+    projectTopK(w.data(), spec, l0Budget(spec, m.density, 4), 4, 0.25f, one,
+                &expectIndex[k]);
+    expect.push_back(std::move(w));
+  }
+  for (unsigned threads : {1u, 2u, 3u}) {
+    ThreadPool pool(threads);
+    std::vector<std::vector<float>> w = inputs;
+    std::vector<std::unique_ptr<TopKProjector>> projectors;
+    std::vector<SparseIndex> index(mats.size());
+    std::vector<ProjectionJob> jobs;
+    for (size_t k = 0; k < mats.size(); ++k) {
+      const M &m = mats[k];
+      projectors.push_back(
+          std::make_unique<TopKProjector>(m.rows, m.cols, m.axis, 4));
+      float *data = w[k].data();
+      ProjectionJob job{
+          projectors.back().get(),
+          data,
+          l0Budget(matrixSpec(m.rows, m.cols, m.axis), m.density, 4),
+          0.25f,
+          &index[k],
+          [data](int64_t lo, int64_t hi) {
+            for (int64_t i = lo; i < hi; ++i)
+              data[i] = 2.0f * data[i] - 0.01f;
+          },
+          [data](int64_t i) { return 2.0f * data[i] - 0.01f; }};
+      jobs.push_back(std::move(job));
+    }
+    int64_t kept = projectBatch(jobs, pool);
+    int64_t expectKept = 0;
+    for (size_t k = 0; k < mats.size(); ++k) {
+      EXPECT_EQ(w[k], expect[k]) << "matrix " << k << ", " << threads;
+      EXPECT_EQ(index[k].colIdx, expectIndex[k].colIdx);
+      EXPECT_EQ(index[k].rowIdx, expectIndex[k].rowIdx);
+      EXPECT_EQ(index[k].colValues, expectIndex[k].colValues);
+      expectKept += expectIndex[k].nnz();
+    }
+    EXPECT_EQ(kept, expectKept);
   }
 }
 
