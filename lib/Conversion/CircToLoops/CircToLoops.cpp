@@ -222,6 +222,10 @@ void mlir::circ::configureCircToLoopsTarget(ConversionTarget &target,
   target.addLegalDialect<arith::ArithDialect, math::MathDialect,
                          memref::MemRefDialect, scf::SCFDialect,
                          vector::VectorDialect>();
+  // arith on tensors (splat constants, sums of logits or of gradients) is
+  // lowered like the circ ops; on scalars and vectors it is the target.
+  target.addDynamicallyLegalDialect<arith::ArithDialect>(
+      [&](Operation *op) { return converter.isLegal(op); });
   target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp func) {
     return converter.isSignatureLegal(func.getFunctionType()) &&
            converter.isLegal(&func.getBody());

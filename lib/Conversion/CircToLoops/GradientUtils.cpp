@@ -78,4 +78,5 @@ void mlir::circ::populateGradientLoweringPatterns(
   populateGradientProjectionLoweringPatterns(converter, patterns, options);
   populateGradientAttentionLoweringPatterns(converter, patterns, options);
   populateGradientLossLoweringPatterns(converter, patterns, options);
+  populateGradientTensorLoweringPatterns(converter, patterns, options);
 }

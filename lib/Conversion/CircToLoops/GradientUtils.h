@@ -53,6 +53,9 @@ void populateGradientProjectionLoweringPatterns(
 void populateGradientAttentionLoweringPatterns(
     const TypeConverter &converter, RewritePatternSet &patterns,
     const CircToLoopsOptions &options);
+void populateGradientTensorLoweringPatterns(
+    const TypeConverter &converter, RewritePatternSet &patterns,
+    const CircToLoopsOptions &options);
 void populateGradientLossLoweringPatterns(const TypeConverter &converter,
                                           RewritePatternSet &patterns,
                                           const CircToLoopsOptions &options);
