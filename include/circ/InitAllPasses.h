@@ -8,6 +8,7 @@
 #define CIRC_INITALLPASSES_H
 
 #include "circ/Conversion/Passes.h"
+#include "circ/Pipelines/Pipelines.h"
 #include "dialects/Circ/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -23,6 +24,7 @@ namespace mlir::circ {
 inline void registerAllPasses() {
   registerCircPasses();
   registerCircConversionPasses();
+  registerCircPipelines();
   // Upstream: generic transforms, conversions and the dialect passes the CPU
   // and GPU pipelines use.
   registerTransformsPasses();

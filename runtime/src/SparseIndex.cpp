@@ -31,7 +31,7 @@ void SparseIndex::assign(const float *w, int64_t nRows, int64_t nCols,
   for (int64_t b = 0; b < nChunks; ++b)
     offset[b + 1] += offset[b];
   const int64_t nnz = offset[nChunks];
-  std::vector<uint32_t> flat(nnz);
+  flat.resize(nnz);
   colIdx.resize(nnz);
   rowValues.resize(nnz);
   parallelBlocks(pool, m, kChunk,

@@ -1,6 +1,7 @@
 //===- TopK.cpp - L0 projection of weight matrices (paper §2.1) -*- C++ -*-===//
 #include "circ_runtime/TopK.h"
 
+#include "Simd.h"
 #include "circ_runtime/SparseIndex.h"
 #include "circ_runtime/ThreadPool.h"
 
@@ -13,22 +14,10 @@
 #include <exception>
 #include <mutex>
 
-// The kernels below are compiled for several ISAs (target_clones); no
-// multiply-add may be fused, or results would depend on the machine.
+// The kernels are compiled for several ISAs (Simd.h): no fused multiply-add.
 #pragma STDC FP_CONTRACT OFF
 
-#if defined(__x86_64__) && defined(__ELF__) && defined(__clang__)
-#define CIRC_KERNEL                                                            \
-  __attribute__((target_clones("avx512bw", "avx2", "default")))
-#else
-#define CIRC_KERNEL
-#endif
-
 namespace circ::rt {
-
-// 16 lanes: one 64-byte cache line of fp32 values.
-typedef int32_t I32x16 __attribute__((vector_size(64)));
-typedef float F32x16 __attribute__((vector_size(64)));
 
 static inline uint32_t absBits(float x) {
   uint32_t u;
@@ -208,6 +197,9 @@ void TopKProjector::begin(int64_t k, unsigned slots,
                      sample.end(), std::greater<int32_t>());
     loBits = sample[int64_t(jLo)];
   }
+  // Zeros never enter the band: keeping or dropping a zero changes no value
+  // and no support, and after a projection most entries are zero.
+  loBits = std::max<int32_t>(loBits, 1);
   if (jHi < 0) {
     hiBits = kNoBits;
   } else {
@@ -241,9 +233,7 @@ static inline int32_t insertTop(uint64_t *tops, int64_t m, uint64_t key) {
       1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7, 1 << 8,  \
       1 << 9, 1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, 1 << 15}))
 
-// The multi-versioned kernels call no templates of their own: clang emits
-// template instances used only inside target_clones functions for no
-// version, so everything they need is instantiated out here.
+// Out-of-line helpers for the multi-versioned kernels (see Simd.h).
 __attribute__((noinline)) static void pushKey(std::vector<uint64_t> &v,
                                               uint64_t key) {
   v.push_back(key);
@@ -493,6 +483,15 @@ void TopKProjector::select(const float *w, ThreadPool &pool) {
         selectKthLargest(selectKeys, static_cast<size_t>(r - above - 1));
     tBits = static_cast<int32_t>(t >> 32);
     tIdx = keyIndex(t);
+    fellBack = false;
+    return;
+  }
+  if (!alwaysExact && loBits == 1 &&
+      r > above + static_cast<int64_t>(selectKeys.size())) {
+    // The band held every nonzero candidate and the budget is larger: the
+    // threshold lies among exact zeros, so every nonzero entry is kept.
+    tBits = 0;
+    tIdx = 0;
     fellBack = false;
     return;
   }

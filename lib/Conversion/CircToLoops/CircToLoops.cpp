@@ -200,6 +200,44 @@ struct FuncSignatureConversion : OpConversionPattern<func::FuncOp> {
 };
 } // namespace
 
+/// Turns the function's memref results into trailing output arguments
+/// (attribute `circ.result = i`). A result that is a fresh allocation is
+/// computed in place in the caller's buffer; anything else is copied.
+static void resultsToOutputArguments(func::FuncOp func) {
+  FunctionType type = func.getFunctionType();
+  if (type.getNumResults() == 0)
+    return;
+  Block &entry = func.getBody().front();
+  unsigned firstOutput = type.getNumInputs();
+  Builder builder(func.getContext());
+  for (auto [i, resultType] : llvm::enumerate(type.getResults())) {
+    (void)func.insertArgument(
+        firstOutput + i, resultType,
+        builder.getDictionaryAttr(builder.getNamedAttr(
+            "circ.result", builder.getI64IntegerAttr(i))),
+        func.getLoc());
+  }
+  func.walk([&](func::ReturnOp ret) {
+    OpBuilder b(ret);
+    for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
+      Value output = entry.getArgument(firstOutput + i);
+      auto alloc = value.getDefiningOp<memref::AllocOp>();
+      if (alloc && alloc->getBlock() == &entry &&
+          alloc.getType() == output.getType() &&
+          llvm::count(ret.getOperands(), value) == 1) {
+        alloc.replaceAllUsesWith(output);
+        alloc.erase();
+        continue;
+      }
+      memref::CopyOp::create(b, ret.getLoc(), value, output);
+    }
+    func::ReturnOp::create(b, ret.getLoc());
+    ret.erase();
+  });
+  func.setType(FunctionType::get(func.getContext(),
+                                 entry.getArgumentTypes(), {}));
+}
+
 //===----------------------------------------------------------------------===//
 // Patterns, target, pass
 //===----------------------------------------------------------------------===//
@@ -213,6 +251,9 @@ void mlir::circ::populateCircToLoopsPatterns(
   populateCallOpTypeConversionPattern(patterns, converter);
   populateElementwiseLoweringPatterns(converter, patterns, options);
   populateNormalizationLoweringPatterns(converter, patterns, options);
+  populateProjectionLoweringPatterns(converter, patterns, options);
+  populateEmbeddingLoweringPatterns(converter, patterns, options);
+  populateLossLoweringPatterns(converter, patterns, options);
   populateGradientLoweringPatterns(converter, patterns, options);
 }
 
@@ -260,7 +301,10 @@ struct ConvertCircToLoopsPass
     RewritePatternSet patterns(&getContext());
     populateCircToLoopsPatterns(converter, patterns, options);
     if (failed(applyFullConversion(module, target, std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    for (auto func : module.getOps<func::FuncOp>())
+      if (!func.isExternal())
+        resultsToOutputArguments(func);
   }
 };
 } // namespace

@@ -3,6 +3,8 @@
 
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::circ;
 
@@ -342,8 +344,70 @@ SmallVector<Value> KernelBuilder::vectorLoop(Value n, ValueRange inits,
 }
 
 //===----------------------------------------------------------------------===//
+// Math
+//===----------------------------------------------------------------------===//
+
+/// A constant of x's type (scalar or vector).
+static Value constantLike(KernelBuilder &b, Value x, double v) {
+  if (auto vt = dyn_cast<VectorType>(x.getType()))
+    return b.splat(v, vt.getDimSize(0));
+  return b.f32(v);
+}
+
+Value mlir::circ::emitNormalCdf(KernelBuilder &b, Value x) {
+  static const double coefficients[] = {
+      0.17087277,  -0.82215223, 1.48851587, -1.13520398, 0.27886807,
+      -0.18628806, 0.09678418,  0.37409196, 1.00002368,  -1.26551223};
+  auto c = [&](double v) { return constantLike(b, x, v); };
+  Value z = b.mul(b.abs(x), c(M_SQRT1_2));
+  Value t = b.div(c(1.0), b.fma(z, c(0.5), c(1.0)));
+  Value poly = c(coefficients[0]);
+  for (double coefficient : ArrayRef<double>(coefficients).drop_front())
+    poly = b.fma(poly, t, c(coefficient));
+  // hi must be the rounded product (no contraction into the subtraction
+  // below) for hi + lo to equal z² exactly.
+  Value hi = arith::MulFOp::create(b, z, z);
+  Value lo = b.fma(z, z, b.neg(hi));
+  // erfc(z) for z = |x|/√2 ≥ 0; e^{-lo} ≈ 1 - lo (|lo| ≤ ulp(z²)).
+  Value erfcZ = b.mul(b.mul(t, b.exp(b.sub(poly, hi))), b.sub(c(1.0), lo));
+  Value halfTail = b.mul(erfcZ, c(0.5));
+  // Φ(x) = erfc(z)/2 for x < 0 and 1 − erfc(z)/2 otherwise.
+  return b.select(b.cmp(Cmp::lt, x, c(0.0)), halfTail,
+                  b.sub(c(1.0), halfTail));
+}
+
+Value mlir::circ::emitGelu(KernelBuilder &b, Value x) {
+  return b.mul(x, emitNormalCdf(b, x));
+}
+
+//===----------------------------------------------------------------------===//
 // Buffers
 //===----------------------------------------------------------------------===//
+
+Value mlir::circ::emitRowLogSumExp(KernelBuilder &b, Value logits,
+                                  Value row) {
+  int64_t lanes = b.vectorWidth;
+  Value width = b.dim(logits, 1);
+  Value negInf = b.splat(-std::numeric_limits<double>::infinity(), lanes);
+  Value maxV = b.vectorLoop(width, {negInf},
+                            [&](KernelBuilder &b, Value col, Value mask,
+                                ValueRange acc) -> SmallVector<Value> {
+                              return {b.max(acc[0], b.vload(lanes, logits,
+                                                            {row, col}, mask,
+                                                            negInf))};
+                            })[0];
+  Value rowMax = b.reduce(Reduce::max, maxV);
+  Value shift = b.splat(rowMax, lanes);
+  // Masked-off lanes read -inf, whose exp is 0.
+  Value sumV = b.vectorLoop(width, {b.splat(0.0, lanes)},
+                            [&](KernelBuilder &b, Value col, Value mask,
+                                ValueRange acc) -> SmallVector<Value> {
+                              Value x = b.vload(lanes, logits, {row, col},
+                                                mask, negInf);
+                              return {b.add(acc[0], b.exp(b.sub(x, shift)))};
+                            })[0];
+  return b.add(rowMax, b.log(b.reduce(Reduce::add, sumV)));
+}
 
 Value mlir::circ::allocResult(KernelBuilder &b, RankedTensorType type,
                               Value shapeSource) {

@@ -134,6 +134,24 @@ public:
 };
 
 //===----------------------------------------------------------------------===//
+// Math shared by forward and gradient kernels
+//===----------------------------------------------------------------------===//
+
+/// The standard normal CDF Φ(x) = erfc(−x/√2)/2 of an f32 scalar or vector,
+/// with relative error below 1e-6 everywhere, the negative tail included
+/// (no 1 + erf cancellation): erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2),
+/// P the Chebyshev fit of Numerical Recipes' erfcc (fractional error
+/// < 1.2e-7), with z² split exactly into hi + lo by an FMA.
+Value emitNormalCdf(KernelBuilder &b, Value x);
+
+/// Exact-form GELU, x·Φ(x).
+Value emitGelu(KernelBuilder &b, Value x);
+
+/// log Σ_v exp(logits[row, v]) of one row of a [rows, V] memref, shifted by
+/// the row maximum so no exp overflows.
+Value emitRowLogSumExp(KernelBuilder &b, Value logits, Value row);
+
+//===----------------------------------------------------------------------===//
 // Buffers
 //===----------------------------------------------------------------------===//
 
@@ -201,6 +219,15 @@ void populateElementwiseLoweringPatterns(const TypeConverter &converter,
 void populateNormalizationLoweringPatterns(const TypeConverter &converter,
                                            RewritePatternSet &patterns,
                                            const CircToLoopsOptions &options);
+void populateProjectionLoweringPatterns(const TypeConverter &converter,
+                                        RewritePatternSet &patterns,
+                                        const CircToLoopsOptions &options);
+void populateEmbeddingLoweringPatterns(const TypeConverter &converter,
+                                       RewritePatternSet &patterns,
+                                       const CircToLoopsOptions &options);
+void populateLossLoweringPatterns(const TypeConverter &converter,
+                                  RewritePatternSet &patterns,
+                                  const CircToLoopsOptions &options);
 /// Every gradient op family (Gradient*.cpp, registered in GradientUtils.cpp).
 void populateGradientLoweringPatterns(const TypeConverter &converter,
                                       RewritePatternSet &patterns,

@@ -23,6 +23,7 @@ struct SparseIndex {
   std::vector<int32_t> rowPtr;  ///< rows + 1
   std::vector<int32_t> colIdx;  ///< nnz, CSR order
   std::vector<float> rowValues; ///< nnz, CSR order
+  std::vector<uint32_t> flat;   ///< nnz, CSR order: row * cols + col
   std::vector<int32_t> colPtr;  ///< cols + 1
   std::vector<int32_t> rowIdx;  ///< nnz, CSC order
   std::vector<float> colValues; ///< nnz, CSC order

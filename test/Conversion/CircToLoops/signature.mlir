@@ -10,8 +10,10 @@
 // CHECK-SAME: %{{.*}}: memref<33xi32> {circ.buffer = "col_ptr", circ.param = "w"}
 // CHECK-SAME: %{{.*}}: memref<?xi32> {circ.buffer = "row_idx", circ.param = "w"}
 // CHECK-SAME: %{{.*}}: memref<?xf32> {circ.buffer = "values_t", circ.param = "w"}
-// CHECK-SAME: %{{.*}}: memref<8xf32> {circ.param = "b"}
-// CHECK-SAME: -> memref<8xf32>
+// CHECK-SAME: %[[B:.*]]: memref<8xf32> {circ.param = "b"}
+// CHECK-SAME: %[[OUT:.*]]: memref<8xf32> {circ.result = 0 : i64})
+// CHECK-NEXT: memref.copy %[[B]], %[[OUT]]
+// CHECK-NEXT: return{{$}}
 func.func @csr_weight(%w: tensor<8x32xf32, #circ.sparsity<density = 0.25, min_per_unit = 4, axis = rows, layout = csr>> {circ.param = "w"},
                       %b: tensor<8xf32> {circ.param = "b"}) -> tensor<8xf32> {
   return %b : tensor<8xf32>
@@ -32,9 +34,9 @@ func.func @ell_weights(%a: tensor<8x32xf32, #circ.sparsity<density = 0.125, min_
 }
 
 // Tests that a dense-layout weight is one buffer and that token ids and a
-// scalar result become memrefs.
+// scalar result become memrefs; results become trailing output buffers.
 // CHECK-LABEL: func.func @dense_weight
-// CHECK-SAME: (%{{.*}}: memref<4x16xi32>, %{{.*}}: memref<8x32xf32> {circ.buffer = "dense", circ.param = "w"}, %{{.*}}: memref<f32>) -> memref<f32>
+// CHECK-SAME: (%{{.*}}: memref<4x16xi32>, %{{.*}}: memref<8x32xf32> {circ.buffer = "dense", circ.param = "w"}, %{{.*}}: memref<f32>, %{{.*}}: memref<f32> {circ.result = 0 : i64})
 func.func @dense_weight(%ids: tensor<4x16xi32>, %w: tensor<8x32xf32, #circ.sparsity<density = 1.0, min_per_unit = 4, axis = rows, layout = dense>> {circ.param = "w"}, %s: tensor<f32>) -> tensor<f32> {
   return %s : tensor<f32>
 }

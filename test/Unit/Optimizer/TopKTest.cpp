@@ -287,6 +287,7 @@ TEST(SparseIndexTest, LayoutsMatchDense) {
         if (e > idx.rowPtr[r])
           EXPECT_LT(idx.colIdx[e - 1], idx.colIdx[e]);
         dense[r * cols + idx.colIdx[e]] = idx.rowValues[e];
+        EXPECT_EQ(idx.flat[e], r * cols + idx.colIdx[e]);
       }
     EXPECT_EQ(dense, w);
     std::fill(dense.begin(), dense.end(), 0.0f);
