@@ -111,6 +111,8 @@ private:
 
 void ast::dump(const File &file, const SourceFile &source, std::ostream &os) {
   Dumper dumper(source, os);
+  for (const TemplateBlock &t : file.templates)
+    dumper.line(0, t.kind.name + (t.name ? " " + t.name->name : ""), t.range);
   for (const Block &b : file.blocks)
     dumper.block(b);
 }

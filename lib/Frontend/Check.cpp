@@ -13,7 +13,7 @@
 #include "circ/Frontend/Check.h"
 
 #include "Values.h"
-#include "circ/Frontend/KnownTasks.h"
+#include "circ/Tasks/Tasks.h"
 
 #include <algorithm>
 #include <cmath>
@@ -81,6 +81,7 @@ private:
 
   // Blocks.
   void classify(const File &file);
+  void checkTemplates(const File &file);
   void checkClauses(const Block &block, Kind kind);
   void checkReference(const ast::Ident &ref, std::string_view what,
                       const Block *target);
@@ -230,6 +231,8 @@ private:
   bool evalNone_ = false, logNone_ = false, checkpointNone_ = false;
   bool sparsityWritten_ = false;
   bool unknownBlock_ = false;
+  /// Built-in task names, then those of the file's task blocks.
+  std::vector<std::string> knownTasks_;
 };
 
 //===----------------------------------------------------------------------===//
@@ -370,9 +373,45 @@ void Checker::dispatch(const Block &block,
   }
 }
 
+/// Hands the file's task and list blocks to the task library, as one buffer
+/// in which everything else is blanked out (so positions stay those of the
+/// file), and learns the names of the tasks they define.
+void Checker::checkTemplates(const File &file) {
+  knownTasks_ = circ::tasks::builtinTaskNames();
+  if (file.templates.empty())
+    return;
+  const std::string &text = source_.text();
+  std::string buffer(text.size(), ' ');
+  for (size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\n' || text[i] == '\r')
+      buffer[i] = text[i];
+  for (const TemplateBlock &block : file.templates) {
+    buffer.replace(block.range.begin, block.range.end - block.range.begin,
+                   source_.slice(block.range));
+    spec_.templateBlocks.push_back(block.range);
+    // Named even when broken, so `prune for` does not add "unknown task".
+    if (block.kind.name == "task" && block.name)
+      knownTasks_.push_back(block.name->name);
+  }
+  circ::tasks::ParseResult result =
+      circ::tasks::parseTaskTemplates(buffer, source_.path());
+  for (const circ::tasks::Diagnostic &error : result.errors) {
+    // The library counts lines and byte columns from 1, as we do.
+    uint32_t line = std::max(1u, std::min(error.loc.line, source_.numLines()));
+    std::string_view lineText = source_.lineText(line);
+    uint32_t begin = static_cast<uint32_t>(lineText.data() - text.data()) +
+                     std::min<uint32_t>(error.loc.col ? error.loc.col - 1 : 0,
+                                        static_cast<uint32_t>(lineText.size()));
+    diags_.report(DiagID::TaskTemplateError, {begin, begin + 1}, error.message);
+  }
+  if (result.ok())
+    spec_.userTasks = std::move(result.tasks);
+}
+
 std::optional<RunSpec> Checker::run(const File &file) {
   unsigned errorsBefore = diags_.errorCount();
   spec_.path = source_.path();
+  checkTemplates(file);
   classify(file);
 
   // Names and references.
@@ -1162,9 +1201,7 @@ void Checker::pruneTasks(const Expr &e) {
   auto items = values_.listOf(e, "for");
   if (!items)
     return;
-  std::vector<std::string_view> known;
-  for (const KnownTask &task : kKnownTasks)
-    known.push_back(task.name);
+  std::vector<std::string_view> known(knownTasks_.begin(), knownTasks_.end());
   std::vector<std::string> tasks;
   std::map<std::string, const Expr *> seen;
   bool ok = true;
@@ -1482,6 +1519,13 @@ std::string TrainSpec::finalCheckpointPath() const {
        pos = path.find("{step}", pos + step.size()))
     path.replace(pos, 6, step);
   return path;
+}
+
+const circ::tasks::Task *RunSpec::findTask(std::string_view name) const {
+  for (const circ::tasks::Task &task : userTasks)
+    if (task.name() == name)
+      return &task;
+  return circ::tasks::findBuiltinTask(name);
 }
 
 const KernelSpec *RunSpec::kernelFor(KernelTarget target) const {

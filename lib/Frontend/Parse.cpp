@@ -173,6 +173,8 @@ public:
                    const antlr4::misc::IntervalSet &expected);
 
 private:
+  void findTemplates();
+  bool inTemplate(size_t tokenIndex) const;
   bool scanTokens();
   std::optional<SourceRange> unclosedOpener(size_t beforeIndex,
                                             const std::string &closer) const;
@@ -203,6 +205,10 @@ private:
   const ParseLimits &limits_;
   Offsets offsets_;
   antlr4::CommonTokenStream *tokens_ = nullptr;
+  /// Top-level task/list blocks: [first, last] token index ranges in the
+  /// lexer's stream, and the blocks themselves.
+  std::vector<std::pair<size_t, size_t>> templateTokens_;
+  std::vector<TemplateBlock> templates_;
   bool depthReported_ = false;
   uint32_t suppressUntil_ = 0;
 };
@@ -363,12 +369,77 @@ Parser::unclosedOpener(size_t beforeIndex, const std::string &closer) const {
   return std::nullopt;
 }
 
+/// Finds the top-level `task NAME { ... }` and `list NAME = ...` blocks: a
+/// `task` or `list` where a block could start, up to its matching '}' (task)
+/// or the end of its statement (list). The task library checks what is
+/// inside; the grammar never sees it.
+void Parser::findTemplates() {
+  const std::vector<antlr4::Token *> &toks = tokens_->getTokens();
+  size_t n = toks.size();
+  int depth = 0;
+  bool blockStart = true;
+  for (size_t i = 0; i < n; ++i) {
+    size_t type = toks[i]->getType();
+    if (depth == 0 && blockStart && type == CircLexer::IDENT &&
+        (toks[i]->getText() == "task" || toks[i]->getText() == "list")) {
+      bool isTask = toks[i]->getText() == "task";
+      size_t end = i + 1;
+      if (isTask) {
+        int braces = 0;
+        for (; end < n && toks[end]->getType() != antlr4::Token::EOF; ++end) {
+          size_t t = toks[end]->getType();
+          if (t == CircLexer::LBRACE)
+            ++braces;
+          else if (t == CircLexer::RBRACE && braces > 0 && --braces == 0)
+            break;
+        }
+      } else {
+        // Up to the end of the statement; the newline or ';' is not part of
+        // the block.
+        while (end < n && toks[end]->getType() != antlr4::Token::EOF &&
+               toks[end]->getType() != CircLexer::NL &&
+               toks[end]->getType() != CircLexer::SEMI)
+          ++end;
+        --end;
+      }
+      if (end == n || toks[end]->getType() == antlr4::Token::EOF)
+        --end; // unterminated: up to the last token before EOF
+      TemplateBlock block;
+      block.kind = ident(toks[i]);
+      if (i + 1 <= end && toks[i + 1]->getType() == CircLexer::IDENT)
+        block.name = ident(toks[i + 1]);
+      block.range = SourceRange::join(range(toks[i]), range(toks[end]));
+      templates_.push_back(std::move(block));
+      templateTokens_.emplace_back(i, end);
+      i = end;
+      blockStart = true;
+      continue;
+    }
+    if (type == CircLexer::LBRACE)
+      ++depth;
+    else if (type == CircLexer::RBRACE && depth > 0)
+      --depth;
+    blockStart = type == CircLexer::NL || type == CircLexer::SEMI ||
+                 type == CircLexer::RBRACE;
+  }
+}
+
+bool Parser::inTemplate(size_t tokenIndex) const {
+  for (const auto &[first, last] : templateTokens_)
+    if (tokenIndex >= first && tokenIndex <= last)
+      return true;
+  return false;
+}
+
 /// Reports lexical errors and nesting beyond the limit, which would make the
-/// recursive-descent parser recurse without bound.
+/// recursive-descent parser recurse without bound. Task and list blocks are
+/// left to the task library.
 bool Parser::scanTokens() {
   bool ok = true;
   unsigned depth = 0;
   for (antlr4::Token *tok : tokens_->getTokens()) {
+    if (inTemplate(tok->getTokenIndex()))
+      continue;
     SourceRange at = range(tok);
     std::string_view text = source_.slice(at);
     switch (tok->getType()) {
@@ -446,10 +517,21 @@ std::unique_ptr<File> Parser::run() {
   antlr4::CommonTokenStream tokens(&lexer);
   tokens_ = &tokens;
   tokens.fill();
+  findTemplates();
   if (!scanTokens())
     return nullptr;
 
-  CircParser parser(&tokens);
+  // The grammar sees everything but the task and list blocks.
+  std::vector<std::unique_ptr<antlr4::Token>> kept;
+  for (antlr4::Token *tok : tokens.getTokens())
+    if (!inTemplate(tok->getTokenIndex()))
+      kept.push_back(std::make_unique<antlr4::CommonToken>(tok));
+  antlr4::ListTokenSource keptSource(std::move(kept));
+  antlr4::CommonTokenStream parsedTokens(&keptSource);
+  parsedTokens.fill();
+  tokens_ = &parsedTokens;
+
+  CircParser parser(&parsedTokens);
   parser.removeErrorListeners();
   parser.setErrorHandler(std::make_shared<ErrorStrategy>(*this));
   CircParser::FileContext *tree = parser.file();
@@ -458,6 +540,7 @@ std::unique_ptr<File> Parser::run() {
 
   // Conversion reports bad literals; keep going to report them all.
   auto file = std::make_unique<File>();
+  file->templates = std::move(templates_);
   bool ok = true;
   for (CircParser::BlockContext *blockCtx : tree->block()) {
     std::optional<Block> block = convertBlock(blockCtx);

@@ -349,6 +349,13 @@ void Printer::print(const RunSpec &spec) {
       os_ << '\n';
     first = false;
   };
+  // Task and list blocks are the task library's language: copied verbatim.
+  for (SourceRange block : spec.templateBlocks) {
+    gap();
+    if (options_.origins)
+      os_ << "// " << position({Origin::Kind::Written, block, {}}) << '\n';
+    os_ << source_.slice(block) << '\n';
+  }
   if (spec.data) {
     gap();
     data(*spec.data);

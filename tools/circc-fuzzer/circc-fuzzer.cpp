@@ -1,4 +1,5 @@
-//===- circc-fuzzer.cpp - libFuzzer target for the .circ front end -*- C++ -*-===//
+//===- circc-fuzzer.cpp - libFuzzer target for the .circ front end -*- C++
+//-*-===//
 //
 // Feeds arbitrary bytes through everything `circc check` does without
 // MLIR: parse, check, render the diagnostics, dump the tree, verify

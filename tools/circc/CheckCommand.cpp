@@ -9,9 +9,9 @@
 
 #include "Driver.h"
 
-#include "circ/Frontend/KnownTasks.h"
 #include "circ/Frontend/SpecPrinter.h"
 #include "circ/Frontend/Verify.h"
+#include "circ/Tasks/Tasks.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -71,8 +71,8 @@ int circ::driver::runCheck() {
     return ExitSuccess;
   }
   if (listTasks) {
-    for (const KnownTask &task : kKnownTasks)
-      outs() << task.name << "  " << task.summary << '\n';
+    for (const circ::tasks::Task &task : circ::tasks::builtinTasks())
+      outs() << task.name() << "  " << task.description() << '\n';
     return ExitSuccess;
   }
   if (input.empty())

@@ -87,8 +87,18 @@ struct Block {
   SourceRange range;  ///< the whole block
 };
 
+/// A top-level `task NAME { ... }` or `list NAME = ...` block. These use the
+/// task template language (docs/tasks.md), which the task library parses;
+/// the front end only finds them and hands their text over.
+struct TemplateBlock {
+  Ident kind;                ///< task or list
+  std::optional<Ident> name; ///< absent only in broken input
+  SourceRange range;         ///< the whole block
+};
+
 struct File {
   std::vector<Block> blocks;
+  std::vector<TemplateBlock> templates;
 };
 
 /// Prints the tree with line:col positions, one node per line, indented like

@@ -14,6 +14,7 @@
 #define CIRC_FRONTEND_RUNSPEC_H
 
 #include "circ/Frontend/Source.h"
+#include "circ/Tasks/Tasks.h"
 #include "circ_runtime/ModelConfig.h"
 
 #include <cstdint>
@@ -162,8 +163,8 @@ enum class Ablation : uint8_t { Mean, Zero };
 
 struct PruneSpec {
   SourceRange range;
-  /// Task names from `prune for <task>` or `prune for [<task>, ...]`, each
-  /// one of kKnownTasks.
+  /// Task names from `prune for <task>` or `prune for [<task>, ...]`: each
+  /// a built-in task or one of the file's `task` blocks (RunSpec::findTask).
   Setting<std::vector<std::string>> tasks;
   /// Checkpoint to prune; by default the train block's final checkpoint.
   Setting<std::string> checkpoint;
@@ -224,8 +225,16 @@ struct RunSpec {
   std::optional<TrainSpec> train;
   std::optional<PruneSpec> prune;
   std::vector<KernelSpec> kernels;
+  /// Tasks defined by the file's `task` blocks (docs/tasks.md); the built-in
+  /// ones are circ::tasks::builtinTasks().
+  std::vector<circ::tasks::Task> userTasks;
+  /// The file's `task` and `list` blocks, as written (--print-spec copies
+  /// them).
+  std::vector<SourceRange> templateBlocks;
 
   const KernelSpec *kernelFor(KernelTarget target) const;
+  /// The task called `name`: the file's own, else a built-in one, else null.
+  const circ::tasks::Task *findTask(std::string_view name) const;
 };
 
 /// Display names used by the checker and the spec printer.

@@ -62,9 +62,9 @@ TEST(FrontendNumbers, CanonicalFormsReadBackExactly) {
   // spelling (1/N, %, exponent): the spec printer relies on it.
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  std::vector<double> values = {1.0,   0.5,  0.25,   1.0 / 3, 0.1,  0.01,
-                                1e-3,  1e-4, 1e-5,   0.0128,  0.95, 2.0 / 3,
-                                1e-300, 0.999999};
+  std::vector<double> values = {1.0,  0.5,     0.25,   1.0 / 3, 0.1,
+                                0.01, 1e-3,    1e-4,   1e-5,    0.0128,
+                                0.95, 2.0 / 3, 1e-300, 0.999999};
   for (int i = 0; i < 200; ++i)
     values.push_back(unit(rng));
   for (int i = 0; i < 50; ++i)
@@ -111,9 +111,9 @@ TEST(FrontendSource, SplitKeepsLineNumbers) {
 
 TEST(FrontendSuggestions, ClosestMatch) {
   std::vector<std::string_view> keys = {"layers", "d_model", "d_head",
-                                        "d_mlp", "ctx", "vocab"};
-  EXPECT_EQ(closestMatch("layres", keys), std::optional<std::string_view>(
-                                              "layers")); // transposition
+                                        "d_mlp",  "ctx",     "vocab"};
+  EXPECT_EQ(closestMatch("layres", keys),
+            std::optional<std::string_view>("layers")); // transposition
   EXPECT_EQ(closestMatch("D_MODEL", keys),
             std::optional<std::string_view>("d_model")); // case
   EXPECT_EQ(closestMatch("dmodel", keys),
@@ -146,9 +146,8 @@ model gpt {
   EXPECT_EQ(c.ctx, 256);
   EXPECT_EQ(c.vocab, 4096); // from the tokenizer
   EXPECT_EQ(c.activationFraction, 0.125);
-  EXPECT_EQ(c.abstopkSites,
-            (1u << unsigned(circ::NodeLocation::AttnQ)) |
-                (1u << unsigned(circ::NodeLocation::MlpOut)));
+  EXPECT_EQ(c.abstopkSites, (1u << unsigned(circ::NodeLocation::AttnQ)) |
+                                (1u << unsigned(circ::NodeLocation::MlpOut)));
   EXPECT_EQ(c.weightDensity, 1.0 / 16);
   EXPECT_EQ(c.embedDensity, 1.0 / 16);
   EXPECT_EQ(c.minPerUnit, 2);
@@ -178,8 +177,7 @@ train { tokens = 100k; batch = 4; log = every(10%, to: "m.jsonl") }
   ASSERT_TRUE(spec.has_value());
   EXPECT_EQ(spec->train->steps.value, 250);
   EXPECT_EQ(spec->train->logEvery.value, 25);
-  EXPECT_EQ(spec->train->finalCheckpointPath(),
-            "runs/t/step-250.safetensors");
+  EXPECT_EQ(spec->train->finalCheckpointPath(), "runs/t/step-250.safetensors");
 }
 
 } // namespace
