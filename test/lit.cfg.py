@@ -47,6 +47,12 @@ if os.path.exists(ptxas):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
     config.environment["CUDA_HOME"] = cuda_root
+# The CUDA runtime for mlir-runner --shared-libs, and the test driver over
+# host memory that lets GPU host code run without a GPU (test/Unit/Cuda).
+config.substitutions.append(("%circ_cuda_runtime", os.path.join(
+    config.circ_obj_root, "lib", "libcirc_cuda_runtime.so")))
+config.substitutions.append(("%circ_mock_cuda", os.path.join(
+    config.circ_obj_root, "test", "Unit", "Cuda", "libcirc_mock_cuda.so")))
 if os.path.exists("/dev/nvidia0") and any(
         os.path.exists(os.path.join(d, "libcuda.so.1"))
         for d in ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/cuda/compat"]):

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "circ/GPU/Pipeline.h"
 #include "circ/InitAllDialects.h"
 #include "circ/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -14,6 +15,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::circ::registerAllDialects(registry);
   mlir::circ::registerAllPasses();
+  mlir::circ::registerCircGPU(registry);
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "circ optimizer driver\n", registry));
 }
