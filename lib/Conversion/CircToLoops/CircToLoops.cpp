@@ -252,6 +252,8 @@ void mlir::circ::populateCircToLoopsPatterns(
   populateElementwiseLoweringPatterns(converter, patterns, options);
   populateNormalizationLoweringPatterns(converter, patterns, options);
   populateProjectionLoweringPatterns(converter, patterns, options);
+  populateActivationLoweringPatterns(converter, patterns, options);
+  populateAttentionLoweringPatterns(converter, patterns, options);
   populateEmbeddingLoweringPatterns(converter, patterns, options);
   populateLossLoweringPatterns(converter, patterns, options);
   populateGradientLoweringPatterns(converter, patterns, options);

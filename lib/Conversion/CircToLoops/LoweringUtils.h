@@ -222,6 +222,12 @@ void populateNormalizationLoweringPatterns(const TypeConverter &converter,
 void populateProjectionLoweringPatterns(const TypeConverter &converter,
                                         RewritePatternSet &patterns,
                                         const CircToLoopsOptions &options);
+void populateActivationLoweringPatterns(const TypeConverter &converter,
+                                        RewritePatternSet &patterns,
+                                        const CircToLoopsOptions &options);
+void populateAttentionLoweringPatterns(const TypeConverter &converter,
+                                       RewritePatternSet &patterns,
+                                       const CircToLoopsOptions &options);
 void populateEmbeddingLoweringPatterns(const TypeConverter &converter,
                                        RewritePatternSet &patterns,
                                        const CircToLoopsOptions &options);
