@@ -29,9 +29,11 @@ enum ExitCode : int {
 extern llvm::cl::OptionCategory circcCategory;
 extern llvm::cl::SubCommand checkCommand;
 extern llvm::cl::SubCommand compileCommand;
+extern llvm::cl::SubCommand trainCommand;
 
 int runCheck();
 int runCompile();
+int runTrain();
 
 /// Reads `path` ("-" is stdin). On failure prints `circc: error: ...`.
 std::optional<frontend::SourceFile> readSource(llvm::StringRef path);

@@ -10,6 +10,7 @@
 
 #include "circ/Train/Trainer.h"
 
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace circ;

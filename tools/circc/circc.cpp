@@ -31,7 +31,8 @@ static const char *const kOverview =
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   for (llvm::cl::SubCommand *sub :
-       {&llvm::cl::SubCommand::getTopLevel(), &checkCommand, &compileCommand})
+       {&llvm::cl::SubCommand::getTopLevel(), &checkCommand, &compileCommand,
+        &trainCommand})
     llvm::cl::HideUnrelatedOptions(circcCategory, *sub);
   if (!llvm::cl::ParseCommandLineOptions(argc, argv, kOverview, &llvm::errs()))
     return ExitUsageError;
@@ -39,5 +40,7 @@ int main(int argc, char **argv) {
     return runCheck();
   if (compileCommand)
     return runCompile();
+  if (trainCommand)
+    return runTrain();
   return usageError("no subcommand given; run 'circc --help'");
 }

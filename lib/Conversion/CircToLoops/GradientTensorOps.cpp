@@ -1,9 +1,10 @@
 //===- GradientTensorOps.cpp - arith/tensor ops on tensors ------*- C++ -*-===//
 //
 // The upstream ops on tensors that models and circ-differentiate emit
-// besides circ ops: `arith.addf` (the logits + bigram sum, gradient sums at
-// fan-out), splat `arith.constant` (the loss seed 1, the zero gradient of an
-// unused parameter, the zero base a q|k|v gradient is assembled in) and
+// besides circ ops: `tensor.extract_slice` (the q|k|v split), `arith.addf`
+// (the logits + bigram sum, gradient sums at fan-out), splat
+// `arith.constant` (the loss seed 1, the zero gradient of an unused
+// parameter, the zero base a q|k|v gradient is assembled in) and
 // `tensor.insert_slice` (each part's gradient into its slot). Constants and
 // insertions produce fresh buffers, so an insert_slice whose destination is
 // one of them and has no other use writes into it in place: the q|k|v chain
@@ -94,8 +95,103 @@ bool isOwnedByInsert(Value dest) {
          isa<arith::ConstantOp, tensor::InsertSliceOp>(def);
 }
 
-/// result = dest with source written at the slice; the source is copied
-/// row by row, vectorised along a unit-stride last axis.
+/// The placement of a slice: offsets and strides as index values, and
+/// whether the last axis is contiguous (vectorisable).
+struct SlicePlacement {
+  SmallVector<Value> offsets, strides;
+  bool unitLastStride = true;
+
+  template <typename SliceOp>
+  static SlicePlacement get(KernelBuilder &b, SliceOp op) {
+    SlicePlacement p;
+    for (OpFoldResult o : op.getMixedOffsets())
+      p.offsets.push_back(getValueOrCreateConstantIndexOp(b, b.getLoc(), o));
+    for (OpFoldResult s : op.getMixedStrides())
+      p.strides.push_back(getValueOrCreateConstantIndexOp(b, b.getLoc(), s));
+    std::optional<int64_t> last =
+        getConstantIntValue(op.getMixedStrides().back());
+    p.unitLastStride = last && *last == 1;
+    return p;
+  }
+};
+
+/// Copies between `slice` (iterated over its whole shape) and `whole` at
+/// `placement` (identity when null): whole[offsets + i · strides] = slice[i]
+/// when `intoWhole`, the reverse otherwise. Parallel over all but the last
+/// axis, vectorised along a contiguous last axis.
+void copySlice(KernelBuilder &b, Value slice, Value whole,
+               const SlicePlacement *placement, bool intoWhole) {
+  auto type = cast<MemRefType>(slice.getType());
+  int64_t rank = type.getRank();
+  if (rank == 0) {
+    if (intoWhole)
+      b.store(b.load(slice, {}), whole, {});
+    else
+      b.store(b.load(whole, {}), slice, {});
+    return;
+  }
+  auto place = [&](KernelBuilder &b, ValueRange index) {
+    SmallVector<Value> at(index);
+    if (placement)
+      for (int64_t d = 0; d < rank; ++d)
+        at[d] = b.add(placement->offsets[d],
+                      b.mul(index[d], placement->strides[d]));
+    return at;
+  };
+  bool vectorize = !placement || placement->unitLastStride;
+  auto row = [&](KernelBuilder &b, ValueRange outer) {
+    auto indexAt = [&](Value col) {
+      SmallVector<Value> index(outer);
+      index.push_back(col);
+      return index;
+    };
+    Value width = b.dim(slice, rank - 1);
+    if (vectorize) {
+      b.vectorLoop(width, [&](KernelBuilder &b, Value col, Value mask) {
+        SmallVector<Value> at = indexAt(col), there = place(b, at);
+        if (intoWhole)
+          b.vstore(b.vload(b.vectorWidth, slice, at, mask), whole, there,
+                   mask);
+        else
+          b.vstore(b.vload(b.vectorWidth, whole, there, mask), slice, at,
+                   mask);
+      });
+      return;
+    }
+    b.forLoop(b.index(0), width, b.index(1), [&](KernelBuilder &b, Value c) {
+      SmallVector<Value> at = indexAt(c), there = place(b, at);
+      if (intoWhole)
+        b.store(b.load(slice, at), whole, there);
+      else
+        b.store(b.load(whole, there), slice, at);
+    });
+  };
+  if (rank == 1) {
+    row(b, {});
+    return;
+  }
+  SmallVector<Value> lbs, ubs, steps;
+  for (int64_t d = 0; d + 1 < rank; ++d) {
+    lbs.push_back(b.index(0));
+    ubs.push_back(b.dim(slice, d));
+    steps.push_back(b.index(1));
+  }
+  b.parallelFor(lbs, ubs, steps, row);
+}
+
+template <typename SliceOp>
+LogicalResult checkSlice(SliceOp op, RankedTensorType slice,
+                         RankedTensorType whole,
+                         ConversionPatternRewriter &rewriter) {
+  if (slice.getRank() != whole.getRank())
+    return op.emitOpError()
+           << "rank-reducing slices are not supported by the CPU lowering";
+  if (!whole.getElementType().isF32())
+    return rewriter.notifyMatchFailure(op, "not an f32 tensor");
+  return success();
+}
+
+/// result = dest with source written at the slice.
 struct InsertSliceLowering : OpConversionPattern<tensor::InsertSliceOp> {
   InsertSliceLowering(const TypeConverter &converter, MLIRContext *context,
                       const CircToLoopsOptions &options)
@@ -104,79 +200,47 @@ struct InsertSliceLowering : OpConversionPattern<tensor::InsertSliceOp> {
   LogicalResult
   matchAndRewrite(tensor::InsertSliceOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType destType = op.getDestType();
-    if (op.getSourceType().getRank() != destType.getRank())
-      return op.emitOpError()
-             << "rank-reducing slices are not supported by the CPU lowering";
-    if (!destType.getElementType().isF32())
-      return rewriter.notifyMatchFailure(op, "not an f32 tensor");
+    if (failed(checkSlice(op, op.getSourceType(), op.getDestType(), rewriter)))
+      return failure();
     KernelBuilder b(op.getLoc(), rewriter, options.vectorWidth);
-    Value src = adaptor.getSource(), dest = adaptor.getDest();
-    Value out = dest;
+    Value dest = adaptor.getDest(), out = dest;
     if (!isOwnedByInsert(op.getDest())) {
-      out = allocResult(b, destType, dest);
-      copyInto(b, dest, out, {}, {});
+      out = allocResult(b, op.getDestType(), dest);
+      copySlice(b, dest, out, nullptr, /*intoWhole=*/true);
     }
-    SmallVector<Value> offsets, strides;
-    for (OpFoldResult o : op.getMixedOffsets())
-      offsets.push_back(getValueOrCreateConstantIndexOp(b, b.getLoc(), o));
-    for (OpFoldResult s : op.getMixedStrides())
-      strides.push_back(getValueOrCreateConstantIndexOp(b, b.getLoc(), s));
-    std::optional<int64_t> lastStride =
-        getConstantIntValue(op.getMixedStrides().back());
-    copyInto(b, src, out, offsets, strides,
-             /*vectorize=*/lastStride && *lastStride == 1);
+    SlicePlacement placement = SlicePlacement::get(b, op);
+    copySlice(b, adaptor.getSource(), out, &placement, /*intoWhole=*/true);
     rewriter.replaceOp(op, out);
     return success();
   }
 
-  /// out[offsets + i · strides] = src[i] over the whole of `src` (identity
-  /// placement when `offsets` is empty), parallel over all but the last
-  /// axis.
-  void copyInto(KernelBuilder &b, Value src, Value out, ValueRange offsets,
-                ValueRange strides, bool vectorize = true) const {
-    auto type = cast<MemRefType>(src.getType());
-    int64_t rank = type.getRank();
-    auto place = [&](KernelBuilder &b, ValueRange index) {
-      SmallVector<Value> at(index);
-      if (!offsets.empty())
-        for (int64_t d = 0; d < rank; ++d)
-          at[d] = b.add(offsets[d], b.mul(index[d], strides[d]));
-      return at;
-    };
-    SmallVector<Value> lbs, ubs, steps;
-    for (int64_t d = 0; d + 1 < rank; ++d) {
-      lbs.push_back(b.index(0));
-      ubs.push_back(b.dim(src, d));
-      steps.push_back(b.index(1));
-    }
-    auto row = [&](KernelBuilder &b, ValueRange outer) {
-      Value width = b.dim(src, rank - 1);
-      auto indexAt = [&](Value col) {
-        SmallVector<Value> index(outer);
-        index.push_back(col);
-        return index;
-      };
-      if (vectorize) {
-        b.vectorLoop(width, [&](KernelBuilder &b, Value col, Value mask) {
-          Value v = b.vload(b.vectorWidth, src, indexAt(col), mask);
-          b.vstore(v, out, place(b, indexAt(col)), mask);
-        });
-        return;
-      }
-      b.forLoop(b.index(0), width, b.index(1), [&](KernelBuilder &b, Value c) {
-        b.store(b.load(src, indexAt(c)), out, place(b, indexAt(c)));
-      });
-    };
-    if (rank == 0) {
-      b.store(b.load(src, {}), out, {});
-      return;
-    }
-    if (lbs.empty()) {
-      row(b, {});
-      return;
-    }
-    b.parallelFor(lbs, ubs, steps, row);
+  CircToLoopsOptions options;
+};
+
+/// The slice, copied into a fresh identity-layout buffer (the kernels read
+/// contiguous rows).
+struct ExtractSliceLowering : OpConversionPattern<tensor::ExtractSliceOp> {
+  ExtractSliceLowering(const TypeConverter &converter, MLIRContext *context,
+                       const CircToLoopsOptions &options)
+      : OpConversionPattern(converter, context), options(options) {}
+
+  LogicalResult
+  matchAndRewrite(tensor::ExtractSliceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(checkSlice(op, op.getType(), op.getSourceType(), rewriter)))
+      return failure();
+    KernelBuilder b(op.getLoc(), rewriter, options.vectorWidth);
+    SmallVector<Value> sizes;
+    for (auto [i, size] : llvm::enumerate(op.getMixedSizes()))
+      if (op.getType().isDynamicDim(i))
+        sizes.push_back(getValueOrCreateConstantIndexOp(b, b.getLoc(), size));
+    Value out = b.alloc(
+        MemRefType::get(op.getType().getShape(), op.getType().getElementType()),
+        sizes);
+    SlicePlacement placement = SlicePlacement::get(b, op);
+    copySlice(b, out, adaptor.getSource(), &placement, /*intoWhole=*/false);
+    rewriter.replaceOp(op, out);
+    return success();
   }
 
   CircToLoopsOptions options;
@@ -187,6 +251,7 @@ struct InsertSliceLowering : OpConversionPattern<tensor::InsertSliceOp> {
 void mlir::circ::populateGradientTensorLoweringPatterns(
     const TypeConverter &converter, RewritePatternSet &patterns,
     const CircToLoopsOptions &options) {
-  patterns.add<TensorAddLowering, SplatConstantLowering, InsertSliceLowering>(
+  patterns.add<TensorAddLowering, SplatConstantLowering, InsertSliceLowering,
+               ExtractSliceLowering>(
       converter, patterns.getContext(), options);
 }
