@@ -2,7 +2,9 @@
 # The main job on the embedded default (`make demo`): the most complete chain
 # Circ runs end to end today. It checks the quote-circuit example, builds its
 # model as circ IR, differentiates the loss, lowers forward and backward to
-# CPU loop nests, and prints what was generated. Usage: scripts/demo.sh [build]
+# CPU loop nests and prints what was generated, then trains the tiny example
+# on this machine's Python standard library with generated code.
+# Usage: scripts/demo.sh [build]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,7 +27,7 @@ grep -o 'circ\.[a-z_]*' "$out/model.mlir" | sort | uniq -c | sort -rn
 section "3. differentiate the loss (circ-differentiate)"
 "$bin/circ-opt" "$out/model.mlir" --circ-differentiate -o "$out/train_step.mlir"
 echo "wrote $out/train_step.mlir; gradient ops:"
-grep -o 'circ\.[a-z_]*_grad' "$out/train_step.mlir" | sort | uniq -c | sort -rn
+grep -o 'circ\.[a-z_]*_grad[a-z_]*' "$out/train_step.mlir" | sort | uniq -c | sort -rn
 
 section "4. lower forward and backward to CPU loop nests (convert-circ-to-loops)"
 "$bin/circ-opt" "$out/train_step.mlir" --convert-circ-to-loops --canonicalize \
@@ -38,3 +40,6 @@ awk '/func.func @/ { match($0, /@[a-z_0-9]+/); f = substr($0, RSTART, RLENGTH) }
 
 section "5. the task the example prunes for"
 "$bin/circ-tasks" --show single_double_quote
+
+section "6. train examples/tiny.circ on the Python standard library (generated code)"
+(cd "$out" && "$bin/circc" train "$here/examples/tiny.circ" --out "$out/tiny")

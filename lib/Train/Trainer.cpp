@@ -157,6 +157,14 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
   if (ec)
     return Error::failure("cannot create the run directory '" + out +
                           "': " + ec.message());
+  for (const std::string &file : {metricsPath, ckptPattern}) {
+    fs::path parent = fs::path(file).parent_path();
+    if (!parent.empty())
+      fs::create_directories(parent, ec);
+    if (ec)
+      return Error::failure("cannot create '" + parent.string() +
+                            "': " + ec.message());
+  }
   auto say = [&](const std::string &line) {
     if (o.progress)
       std::cerr << line << "\n";
@@ -203,7 +211,8 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
   if (!tokenizer)
     return tokenizer.takeError();
   corpusOptions.spec = root;
-  Expected<rt::Corpus> corpus = rt::loadCorpus(corpusOptions, *tokenizer);
+  Expected<rt::Corpus> corpus =
+      rt::loadCorpus(corpusOptions, *tokenizer, *listing);
   if (!corpus)
     return corpus.takeError();
   for (const std::string &w : corpus->listing.warnings)
