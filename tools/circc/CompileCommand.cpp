@@ -10,10 +10,17 @@
 
 #include "circ/Frontend/Lowering.h"
 #include "circ/Frontend/Parse.h"
+#include "circ/GPU/Pipeline.h"
+#include "circ/Target/JIT.h"
+#include "circ/Target/PTX.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -70,6 +77,29 @@ static cl::opt<std::string> outputPath("o",
                                        cl::sub(compileCommand),
                                        cl::cat(circcCategory));
 
+/// Lowers `module` (circ dialect) to loop nests and maps those onto GPU
+/// kernels compiled to PTX for the `kernel for cuda` block's architecture
+/// (sm_90 without one).
+static mlir::LogicalResult lowerToPtx(mlir::ModuleOp module,
+                                      const RunSpec &spec) {
+  mlir::circ::CPUPipelineOptions loops;
+  mlir::circ::GPUPipelineOptions gpu;
+  gpu.format = "isa";
+  std::string chip = "sm_90";
+  if (const KernelSpec *k = spec.kernelFor(KernelTarget::Cuda)) {
+    chip = "sm_" + std::to_string(k->smArch);
+    if (k->threadsPerBlock.value > 0)
+      gpu.blockThreads = k->threadsPerBlock.value;
+    if (!k->tile.value.empty())
+      loops.tileTokens = k->tile.value[0];
+  }
+  gpu.chips = std::vector<std::string>{chip};
+  mlir::PassManager pm(module.getContext());
+  mlir::circ::buildCPULoopsPipeline(pm, loops);
+  mlir::circ::buildGPUPipeline(pm, gpu);
+  return pm.run(module);
+}
+
 int circ::driver::runCompile() {
   if (input.empty())
     return usageError("no input file; run 'circc compile --help'");
@@ -88,10 +118,25 @@ int circ::driver::runCompile() {
     text = os.str();
     break;
   }
-  case Emit::Mlir: {
+  case Emit::Mlir:
+  case Emit::Llvm:
+  case Emit::Ptx: {
     if (batch < 0)
       return usageError("--batch must be 0 (dynamic) or positive");
-    mlir::MLIRContext ctx;
+    // Generated code has static shapes: the train block's batch by default.
+    int64_t batchSize = batch;
+    if (emit != Emit::Mlir && batchSize == 0) {
+      if (!loaded.spec->train)
+        return usageError(std::string("--emit=") +
+                          (emit == Emit::Llvm ? "llvm" : "ptx") +
+                          " needs a batch size: pass --batch=N (the file has "
+                          "no train block to take it from)");
+      batchSize = loaded.spec->train->batch.value;
+    }
+    mlir::DialectRegistry registry;
+    if (emit == Emit::Ptx)
+      mlir::circ::registerCircGPU(registry); // NVVM target, translations
+    mlir::MLIRContext ctx(registry);
     // MLIR's errors point into the .circ file: render them against it.
     llvm::SourceMgr sourceMgr;
     sourceMgr.AddNewSourceBuffer(
@@ -100,25 +145,63 @@ int circ::driver::runCompile() {
         SMLoc());
     mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
     mlir::circ::LoweringOptions options;
-    options.batch = batch;
+    options.batch = batchSize;
     options.withLoss = withLoss;
     options.withMaskGates = withMaskGates;
     auto module =
         mlir::circ::lowerToCirc(ctx, *loaded.spec, *loaded.source, options);
     if (mlir::failed(module))
       return ExitInputErrors;
-    mlir::OpPrintingFlags flags;
-    if (printDebugInfo)
-      flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
     raw_string_ostream os(text);
-    (*module)->print(os, flags);
+    if (emit == Emit::Mlir) {
+      mlir::OpPrintingFlags flags;
+      if (printDebugInfo)
+        flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
+      (*module)->print(os, flags);
+      break;
+    }
+    if (emit == Emit::Ptx) {
+      if (mlir::failed(lowerToPtx(**module, *loaded.spec)))
+        return ExitInputErrors;
+      for (const mlir::circ::GpuObject &object :
+           mlir::circ::collectGpuObjects(**module))
+        os << "// gpu.binary @" << object.binary << ", " << object.chip << " ("
+           << object.features << ")\n"
+           << object.data << '\n';
+      break;
+    }
+    // The CPU pipeline, tuned by the file's `kernel for cpu` block.
+    mlir::circ::CPUPipelineOptions pipeline;
+    if (const KernelSpec *k = loaded.spec->kernelFor(KernelTarget::Cpu)) {
+      if (k->vectorWidth.value > 0)
+        pipeline.vectorWidth = k->vectorWidth.value;
+      if (!k->tile.value.empty())
+        pipeline.tileTokens = k->tile.value[0];
+    }
+    if (mlir::failed(mlir::circ::lowerToLLVMDialect(**module, pipeline)))
+      return ExitInputErrors;
+    // circ's argument annotations (circ.param, circ.buffer, ...) describe the
+    // calling convention to the JIT; LLVM IR has no place for them.
+    (*module)->walk([](mlir::FunctionOpInterface func) {
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+        SmallVector<mlir::NamedAttribute> kept;
+        for (mlir::NamedAttribute attr : func.getArgAttrs(i))
+          if (!attr.getName().getValue().starts_with("circ."))
+            kept.push_back(attr);
+        func.setArgAttrs(i, kept);
+      }
+    });
+    llvm::LLVMContext llvmContext;
+    std::string error;
+    std::unique_ptr<llvm::Module> llvmModule = mlir::circ::translateToLLVMIR(
+        **module, llvmContext, /*optLevel=*/3, error);
+    if (!llvmModule) {
+      errs() << "circc: error: " << error << '\n';
+      return ExitInputErrors;
+    }
+    llvmModule->print(os, nullptr);
     break;
   }
-  case Emit::Llvm:
-  case Emit::Ptx:
-    return usageError("--emit=llvm and --emit=ptx need the CPU and GPU "
-                      "pipelines (circ/Pipelines), which this build does not "
-                      "have yet");
   }
 
   std::error_code ec;

@@ -30,10 +30,12 @@ extern llvm::cl::OptionCategory circcCategory;
 extern llvm::cl::SubCommand checkCommand;
 extern llvm::cl::SubCommand compileCommand;
 extern llvm::cl::SubCommand trainCommand;
+extern llvm::cl::SubCommand pruneCommand;
 
 int runCheck();
 int runCompile();
 int runTrain();
+int runPrune();
 
 /// Reads `path` ("-" is stdin). On failure prints `circc: error: ...`.
 std::optional<frontend::SourceFile> readSource(llvm::StringRef path);

@@ -20,7 +20,9 @@ static const char *const kOverview =
     "shows every value\n"
     "  circc compile --emit=<kind> <file.circ>  print the AST, MLIR, LLVM IR "
     "or PTX\n"
-    "  circc train [options] <file.circ>     train the model on its data\n\n"
+    "  circc train [options] <file.circ>     train the model on its data\n"
+    "  circc prune [options] <file.circ>     extract, audit and show each "
+    "task's circuit\n\n"
     "Run 'circc <subcommand> --help' for a subcommand's options.\n\n"
     "Exit codes:\n"
     "  0  success (warnings may have been printed)\n"
@@ -32,7 +34,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   for (llvm::cl::SubCommand *sub :
        {&llvm::cl::SubCommand::getTopLevel(), &checkCommand, &compileCommand,
-        &trainCommand})
+        &trainCommand, &pruneCommand})
     llvm::cl::HideUnrelatedOptions(circcCategory, *sub);
   if (!llvm::cl::ParseCommandLineOptions(argc, argv, kOverview, &llvm::errs()))
     return ExitUsageError;
@@ -42,5 +44,7 @@ int main(int argc, char **argv) {
     return runCompile();
   if (trainCommand)
     return runTrain();
+  if (pruneCommand)
+    return runPrune();
   return usageError("no subcommand given; run 'circc --help'");
 }
