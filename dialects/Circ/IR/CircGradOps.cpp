@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/Circ/IR/CircOps.h"
+#include "dialects/Circ/IR/ShapeChecks.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -24,19 +25,12 @@ class ShapeChecker {
 public:
   explicit ShapeChecker(Operation *op) : op(op) {}
 
-  static RankedTensorType type(Value v) {
-    return cast<RankedTensorType>(v.getType());
-  }
+  static RankedTensorType type(Value v) { return tensorType(v); }
   static ArrayRef<int64_t> shape(Value v) { return type(v).getShape(); }
-  static bool same(int64_t a, int64_t b) {
-    return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
-  }
+  static bool same(int64_t a, int64_t b) { return dimsMatch(a, b); }
 
   LogicalResult rank(Value v, int64_t rank, StringRef name) {
-    if (type(v).getRank() == rank)
-      return success();
-    return op->emitOpError() << name << " must have rank " << rank
-                             << ", got shape " << str(shape(v));
+    return expectRank(op, v, rank, name);
   }
 
   LogicalResult atLeastRank1(Value v, StringRef name) {
@@ -48,13 +42,7 @@ public:
   /// `v` is a vector of `width` entries.
   LogicalResult vector(Value v, int64_t width, StringRef name,
                        StringRef widthName) {
-    if (failed(rank(v, 1, name)))
-      return failure();
-    if (same(shape(v)[0], width))
-      return success();
-    return op->emitOpError()
-           << name << " has " << shape(v)[0] << " entries but the " << widthName
-           << " is " << width;
+    return expectVector(op, v, width, name, widthName);
   }
 
   /// Dimension `dim` of `a` equals dimension `dimB` of `b`.
@@ -85,22 +73,7 @@ public:
                              << "the encoding " << type(v).getEncoding();
   }
 
-  static std::string str(ArrayRef<int64_t> dims) {
-    std::string s;
-    llvm::raw_string_ostream os(s);
-    os << "[";
-    llvm::interleave(
-        dims, os,
-        [&](int64_t d) {
-          if (ShapedType::isDynamic(d))
-            os << "?";
-          else
-            os << d;
-        },
-        "x");
-    os << "]";
-    return s;
-  }
+  static std::string str(ArrayRef<int64_t> dims) { return shapeString(dims); }
 
 private:
   Operation *op;

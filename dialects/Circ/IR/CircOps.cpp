@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/Circ/IR/CircOps.h"
+#include "dialects/Circ/IR/ShapeChecks.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -20,54 +21,6 @@ using namespace mlir::circ;
 //===----------------------------------------------------------------------===//
 // Shape helpers
 //===----------------------------------------------------------------------===//
-
-static RankedTensorType tensorType(Value v) {
-  return llvm::cast<RankedTensorType>(v.getType());
-}
-
-/// Static dimensions are compared; a dynamic one matches anything.
-static bool dimsMatch(int64_t a, int64_t b) {
-  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
-}
-
-static std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << "[";
-  llvm::interleave(
-      shape, os,
-      [&](int64_t d) {
-        if (ShapedType::isDynamic(d))
-          os << "?";
-        else
-          os << d;
-      },
-      "x");
-  os << "]";
-  return s;
-}
-
-/// Checks that `v` has rank `rank` and reports `name` otherwise.
-static LogicalResult expectRank(Operation *op, Value v, int64_t rank,
-                                StringRef name) {
-  if (tensorType(v).getRank() == rank)
-    return success();
-  return op->emitOpError() << name << " must have rank " << rank
-                           << ", got shape " << shapeString(tensorType(v).getShape());
-}
-
-/// Checks that `v` is a vector of `width` entries (the per-channel operands:
-/// gains, biases, thresholds, means).
-static LogicalResult expectVector(Operation *op, Value v, int64_t width,
-                                  StringRef name, StringRef widthName) {
-  if (failed(expectRank(op, v, 1, name)))
-    return failure();
-  int64_t n = tensorType(v).getDimSize(0);
-  if (dimsMatch(n, width))
-    return success();
-  return op->emitOpError() << name << " has " << n << " entries but the "
-                           << widthName << " is " << width;
-}
 
 /// Weights and tables are dense or carry a `#circ.sparsity` encoding; any
 /// other encoding would be silently ignored by the kernels.
