@@ -33,8 +33,7 @@ static LogicalResult expectSparsityOrDense(Operation *op, Value v,
                            << encoding;
 }
 
-/// Node-location layer indices count from 0.
-static LogicalResult expectLayer(Operation *op, IntegerAttr layer) {
+LogicalResult mlir::circ::expectLayer(Operation *op, IntegerAttr layer) {
   if (!layer || layer.getInt() >= 0)
     return success();
   return op->emitOpError() << "layer must be >= 0, got " << layer.getInt();
@@ -113,34 +112,44 @@ SparsityAttr ProjOp::getSparsity() {
       tensorType(getWeight()).getEncoding());
 }
 
-LogicalResult ProjOp::verify() {
-  if (failed(expectRank(*this, getWeight(), 2, "weight")))
+LogicalResult mlir::circ::verifyProjectionShapes(Operation *op, Value input,
+                                                 Value weight, Value bias,
+                                                 Value result) {
+  if (failed(expectRank(op, weight, 2, "weight")))
     return failure();
-  RankedTensorType in = tensorType(getInput()), w = tensorType(getWeight()),
-                   res = tensorType(getResult());
+  RankedTensorType in = tensorType(input), w = tensorType(weight),
+                   res = tensorType(result);
   if (in.getRank() < 1)
-    return emitOpError() << "input must have at least one dimension";
+    return op->emitOpError() << "input must have at least one dimension";
   if (res.getRank() != in.getRank())
-    return emitOpError() << "result rank " << res.getRank()
-                         << " differs from the input rank " << in.getRank();
+    return op->emitOpError() << "result rank " << res.getRank()
+                             << " differs from the input rank "
+                             << in.getRank();
   int64_t outDim = w.getDimSize(0), inDim = w.getDimSize(1);
   if (!dimsMatch(in.getShape().back(), inDim))
-    return emitOpError() << "weight expects " << inDim
-                         << " input features ([out, in] = "
-                         << shapeString(w.getShape()) << ") but the input has "
-                         << in.getShape().back();
+    return op->emitOpError()
+           << "weight expects " << inDim << " input features ([out, in] = "
+           << shapeString(w.getShape()) << ") but the input has "
+           << in.getShape().back();
   if (!dimsMatch(res.getShape().back(), outDim))
-    return emitOpError() << "result has " << res.getShape().back()
-                         << " features but the weight produces " << outDim;
+    return op->emitOpError() << "result has " << res.getShape().back()
+                             << " features but the weight produces "
+                             << outDim;
   for (int64_t i = 0, e = in.getRank() - 1; i < e; ++i)
     if (!dimsMatch(in.getDimSize(i), res.getDimSize(i)))
-      return emitOpError() << "result shape " << shapeString(res.getShape())
-                           << " does not keep the input's leading dimensions "
-                           << shapeString(in.getShape());
-  if (getBias() && failed(expectVector(*this, getBias(), outDim, "bias",
-                                       "weight's output width")))
+      return op->emitOpError()
+             << "result shape " << shapeString(res.getShape())
+             << " does not keep the input's leading dimensions "
+             << shapeString(in.getShape());
+  if (bias && failed(expectVector(op, bias, outDim, "bias",
+                                  "weight's output width")))
     return failure();
-  return expectSparsityOrDense(*this, getWeight(), "weight");
+  return expectSparsityOrDense(op, weight, "weight");
+}
+
+LogicalResult ProjOp::verify() {
+  return verifyProjectionShapes(*this, getInput(), getWeight(), getBias(),
+                                getResult());
 }
 
 //===----------------------------------------------------------------------===//

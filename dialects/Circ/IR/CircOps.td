@@ -432,5 +432,6 @@ def Circ_ContrastLossOp : Circ_Op<"contrast_loss",
 }
 
 include "dialects/Circ/IR/CircGradOps.td"
+include "dialects/Circ/IR/CircFusedOps.td"
 
 #endif // CIRC_DIALECTS_CIRC_IR_CIRCOPS_TD

@@ -8,6 +8,7 @@
 #ifndef CIRC_DIALECTS_CIRC_IR_SHAPECHECKS_H
 #define CIRC_DIALECTS_CIRC_IR_SHAPECHECKS_H
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/STLExtras.h"
@@ -65,6 +66,15 @@ inline LogicalResult expectVector(Operation *op, Value v, int64_t width,
   return op->emitOpError() << name << " has " << n << " entries but the "
                            << widthName << " is " << width;
 }
+
+/// Node-location layer indices count from 0 (a null attribute passes).
+LogicalResult expectLayer(Operation *op, IntegerAttr layer);
+
+/// The shapes of a projection `input · weightᵀ + bias` (circ.proj and
+/// circ.fused_proj): weight [N, K], input [..., K], result [..., N], bias
+/// [N] when non-null, weight dense or #circ.sparsity encoded.
+LogicalResult verifyProjectionShapes(Operation *op, Value input, Value weight,
+                                     Value bias, Value result);
 
 } // namespace mlir::circ
 

@@ -252,6 +252,7 @@ void mlir::circ::populateCircToLoopsPatterns(
   populateElementwiseLoweringPatterns(converter, patterns, options);
   populateNormalizationLoweringPatterns(converter, patterns, options);
   populateProjectionLoweringPatterns(converter, patterns, options);
+  populateFusedProjectionLoweringPatterns(converter, patterns, options);
   populateActivationLoweringPatterns(converter, patterns, options);
   populateAttentionLoweringPatterns(converter, patterns, options);
   populateEmbeddingLoweringPatterns(converter, patterns, options);

@@ -89,12 +89,7 @@ struct MaskGateLowering : CircLoweringPattern<MaskGateOp> {
     emitRowMap(b, {in}, out,
                [&](KernelBuilder &b, ValueRange xs, Value, Value col,
                    Value mask) {
-                 int64_t lanes = b.vectorWidth;
-                 Value t = b.vload(lanes, tau, {col}, mask);
-                 Value keep = b.cmp(Cmp::ge, t, b.splat(0.0, lanes));
-                 Value ablated = mean ? b.vload(lanes, mean, {col}, mask)
-                                      : b.splat(0.0, lanes);
-                 return b.select(keep, xs[0], ablated);
+                 return emitMaskGate(b, xs[0], tau, mean, col, mask);
                });
     rewriter.replaceOp(op, out);
     return success();

@@ -380,6 +380,18 @@ Value mlir::circ::emitGelu(KernelBuilder &b, Value x) {
   return b.mul(x, emitNormalCdf(b, x));
 }
 
+Value mlir::circ::emitMaskGate(KernelBuilder &b, Value v, Value tau,
+                               Value mean, Value col, Value mask) {
+  auto vector = dyn_cast<VectorType>(v.getType());
+  auto read = [&](Value buffer) {
+    return vector ? b.vload(vector.getNumElements(), buffer, {col}, mask)
+                  : b.load(buffer, {col});
+  };
+  Value zero = vector ? b.splat(0.0, vector.getNumElements()) : b.f32(0.0);
+  Value keep = b.cmp(Cmp::ge, read(tau), zero);
+  return b.select(keep, v, mean ? read(mean) : zero);
+}
+
 //===----------------------------------------------------------------------===//
 // Buffers
 //===----------------------------------------------------------------------===//

@@ -152,6 +152,27 @@ Value emitGelu(KernelBuilder &b, Value x);
 Value emitRowLogSumExp(KernelBuilder &b, Value logits, Value row);
 
 //===----------------------------------------------------------------------===//
+// Row kernels shared by ops and their fused forms (circ.fused_proj)
+//===----------------------------------------------------------------------===//
+
+/// Maps a value of column `col` (a vector with lane mask `mask`, null for
+/// full vectors, or a scalar with a null mask) just before it is stored.
+using RowFinishFn =
+    function_ref<Value(KernelBuilder &, Value v, Value col, Value mask)>;
+
+/// circ.mask_gate on the value(s) of column(s) `col`: tau[c] ≥ 0 ? v :
+/// (mean[c], or 0 when `mean` is null). Scalar or vector like `v`.
+Value emitMaskGate(KernelBuilder &b, Value v, Value tau, Value mean, Value col,
+                   Value mask);
+
+/// AbsTopK of one row: row `dstRow` of `dst` gets the k entries of largest
+/// magnitude of row `srcRow` of `src` (both [rows, W] memrefs, ties to the
+/// lower index) and zeros elsewhere, every stored value passed through
+/// `finish` when given (Activation.cpp).
+void emitAbsTopKRow(KernelBuilder &b, Value src, Value srcRow, Value dst,
+                    Value dstRow, int64_t k, RowFinishFn finish = nullptr);
+
+//===----------------------------------------------------------------------===//
 // Buffers
 //===----------------------------------------------------------------------===//
 
@@ -225,6 +246,9 @@ void populateProjectionLoweringPatterns(const TypeConverter &converter,
 void populateActivationLoweringPatterns(const TypeConverter &converter,
                                         RewritePatternSet &patterns,
                                         const CircToLoopsOptions &options);
+void populateFusedProjectionLoweringPatterns(
+    const TypeConverter &converter, RewritePatternSet &patterns,
+    const CircToLoopsOptions &options);
 void populateAttentionLoweringPatterns(const TypeConverter &converter,
                                        RewritePatternSet &patterns,
                                        const CircToLoopsOptions &options);
