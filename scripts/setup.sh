@@ -21,6 +21,8 @@ packages=(
   libpcre2-dev nlohmann-json3-dev libgtest-dev
   # the default corpus: the Python standard library's source
   libpython3.11-stdlib python3
+  # data-parallel training and pruning across processes (circc train/prune)
+  libopenmpi-dev openmpi-bin
   # the report viewer's headless-browser test (test/Viewer)
   chromium
 )

@@ -58,6 +58,14 @@ if os.path.exists("/dev/nvidia0") and any(
         for d in ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/cuda/compat"]):
     config.available_features.add("cuda-gpu")
 
+# Data-parallel tests (test/Distributed): circc built with MPI and mpirun.
+if getattr(config, "circ_enable_mpi", "OFF").upper() in ("ON", "1", "TRUE") \
+        and shutil.which("mpirun"):
+    config.available_features.add("mpi")
+    # CI runs as root; the machine may have fewer cores than ranks.
+    config.substitutions.append(
+        ("%mpirun", "mpirun --allow-run-as-root --oversubscribe"))
+
 # The report viewer's browser test (test/Viewer): Debian's chromium driven by
 # playwright-core, which scripts/setup.sh installs into tools/viewer.
 playwright_core = os.path.join(config.circ_src_root, "tools", "viewer",

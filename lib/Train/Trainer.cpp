@@ -2,6 +2,8 @@
 #include "circ/Train/Trainer.h"
 
 #include "circ/Target/JIT.h"
+#include "circ/Train/Communicator.h"
+#include "circ/Train/DataParallel.h"
 #include "circ/Train/ModelProgram.h"
 #include "circ_runtime/Checkpoint.h"
 #include "circ_runtime/Corpus.h"
@@ -140,10 +142,18 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
   const frontend::TrainSpec &t = *spec.train;
   const ModelConfig &config = spec.model.config;
   const int64_t steps = o.steps.value_or(t.steps.value);
+  std::unique_ptr<Communicator> ownComm =
+      o.comm ? nullptr : createSingleProcessCommunicator();
+  Communicator &comm = o.comm ? *o.comm : *ownComm;
+  Expected<int64_t> localBatch = rowsPerRank(comm, t.batch.value);
+  if (!localBatch)
+    return localBatch.takeError();
+  // By default the ranks on one host share its cores.
   const int64_t threadCount =
       o.threads.value_or(t.threads.value) > 0
           ? o.threads.value_or(t.threads.value)
-          : static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+          : static_cast<int64_t>(std::max(
+                1u, std::thread::hardware_concurrency() / comm.localSize()));
   std::string out = o.out.value_or(t.out.value);
   std::string ckptPattern = t.checkpointPath.value, metricsPath = t.logPath.value;
   if (o.out) { // re-root the derived paths
@@ -195,6 +205,10 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
     root = *stdlib;
   }
   auto started = Clock::now();
+  // Rank 0 tokenises first and fills the caches; the others then read them
+  // instead of all training the same tokenizer at once.
+  if (!comm.isRoot())
+    comm.barrier();
   Expected<rt::CorpusListing> listing = rt::listCorpus(
       root, corpusOptions.spec.empty() ? rt::defaultCorpusExcludes()
                                        : std::vector<std::string>{});
@@ -215,15 +229,19 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
       rt::loadCorpus(corpusOptions, *tokenizer, *listing);
   if (!corpus)
     return corpus.takeError();
+  if (comm.isRoot())
+    comm.barrier();
   for (const std::string &w : corpus->listing.warnings)
-    std::cerr << "circc: warning: " << w << "\n";
+    if (comm.isRoot())
+      std::cerr << "circc: warning: " << w << "\n";
   say("data: " + std::to_string(corpus->listing.files.size()) + " files in " +
       root + ", " + std::to_string(corpus->train->tokens.size()) +
       " training tokens, " + std::to_string(corpus->holdout->tokens.size()) +
       " holdout tokens (" + (corpus->fromCache ? "cached" : "tokenised") +
       " in " + std::to_string(int(seconds(started))) + " s)");
-  if (Error e = tokenizer->save(out + "/tokenizer.json"))
-    return e;
+  if (comm.isRoot())
+    if (Error e = tokenizer->save(out + "/tokenizer.json"))
+      return e;
 
   // Model, optimizer, and the compiled training step.
   Expected<std::unique_ptr<rt::ParamStore>> store =
@@ -285,7 +303,7 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
       std::to_string(t.batch.value) + " x " + std::to_string(config.ctx) +
       ")");
   mlir::circ::ModelProgramOptions programOptions;
-  programOptions.batch = t.batch.value;
+  programOptions.batch = *localBatch;
   programOptions.seqLen = config.ctx;
   auto compileStart = Clock::now();
   Expected<std::unique_ptr<mlir::circ::ModelProgram>> program =
@@ -327,10 +345,11 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
         std::max<int64_t>(1, (*evalLoader)->sequencesPerEpoch() /
                                  t.batch.value));
     for (int64_t i = 0; i < n; ++i) {
-      rt::Batch b;
+      rt::Batch b, shard;
       (*evalLoader)->next(b);
+      takeShard(comm, b, shard);
       evalInputs.emplace_back(), evalTargets.emplace_back();
-      splitRows(b, config.ctx, evalInputs.back(), evalTargets.back());
+      splitRows(shard, config.ctx, evalInputs.back(), evalTargets.back());
     }
   }
   auto evaluate = [&]() -> Expected<double> {
@@ -342,11 +361,14 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
         return l.takeError();
       sum += *l;
     }
-    return sum / static_cast<double>(evalInputs.size());
+    return averageOverRanks(comm, sum) / static_cast<double>(evalInputs.size());
   };
 
-  std::ofstream metrics(metricsPath, o.resume ? std::ios::app : std::ios::trunc);
-  if (!metrics)
+  // Rank 0 alone logs; the other ranks' stream stays closed and drops writes.
+  std::ofstream metrics;
+  if (comm.isRoot())
+    metrics.open(metricsPath, o.resume ? std::ios::app : std::ios::trunc);
+  if (comm.isRoot() && !metrics)
     return Error::failure("cannot write the metrics log '" + metricsPath + "'");
 
   TrainResult result;
@@ -357,7 +379,7 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
   const bool tty = o.progress && isatty(STDERR_FILENO);
   const int64_t tokensPerStep = t.batch.value * config.ctx;
   std::vector<int32_t> inputs, targets;
-  rt::Batch batch;
+  rt::Batch batch, shard;
   double windowLoss = 0;
   int64_t windowSteps = 0;
   auto runStart = Clock::now();
@@ -378,15 +400,18 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
 
   for (int64_t step = startStep; step < steps; ++step) {
     (*loader)->next(batch);
-    splitRows(batch, config.ctx, inputs, targets);
+    takeShard(comm, batch, shard);
+    splitRows(shard, config.ctx, inputs, targets);
     (*store)->zeroGrads();
-    Expected<float> loss =
+    Expected<float> localLoss =
         (*program)->lossAndGrad(inputs.data(), targets.data(), **store);
-    if (!loss)
-      return loss.takeError();
-    if (!std::isfinite(*loss))
+    if (!localLoss)
+      return localLoss.takeError();
+    averageGradients(comm, **store);
+    const float loss = static_cast<float>(averageOverRanks(comm, *localLoss));
+    if (!std::isfinite(loss))
       return Error::failure(
-          "the training loss is " + std::to_string(*loss) + " at step " +
+          "the training loss is " + std::to_string(loss) + " at step " +
           std::to_string(step) + "; stopping. The last good checkpoint is " +
           (lastCheckpoint.empty() ? std::string("(none yet)")
                                   : lastCheckpoint) +
@@ -394,7 +419,7 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
     Expected<rt::StepReport> report = (*optimizer)->step();
     if (!report)
       return report.takeError();
-    windowLoss += *loss;
+    windowLoss += loss;
     ++windowSteps;
     const int64_t done = step + 1;
     const double elapsed = seconds(runStart);
@@ -445,8 +470,17 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
           std::cerr << line << "\n";
       }
     }
-    if ((t.checkpointEvery.value > 0 && done % t.checkpointEvery.value == 0) ||
-        done == steps)
+    const bool checkpointNow =
+        (t.checkpointEvery.value > 0 && done % t.checkpointEvery.value == 0) ||
+        done == steps;
+    // Compare before a checkpoint too, so none holds diverged weights.
+    if (comm.size() > 1 &&
+        (done % o.checksumEvery == 0 || checkpointNow || done == startStep + 1))
+      if (Error e = comm.verifyAgreement(weightChecksum(**store),
+                                         "the weights after step " +
+                                             std::to_string(done)))
+        return e;
+    if (checkpointNow && comm.isRoot())
       if (Error e = writeCheckpoint(done))
         return e;
   }

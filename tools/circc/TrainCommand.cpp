@@ -8,6 +8,7 @@
 
 #include "Driver.h"
 
+#include "circ/Train/Communicator.h"
 #include "circ/Train/Trainer.h"
 
 #include "llvm/Support/Format.h"
@@ -42,6 +43,12 @@ static cl::opt<int64_t> threads("threads",
                                 cl::desc("Worker threads (default: the spec's, "
                                          "else one per core)"),
                                 cl::sub(trainCommand), cl::cat(circcCategory));
+static cl::opt<int64_t>
+    checksumEvery("checksum-every",
+                  cl::desc("Under MPI, compare the ranks' weight checksums "
+                           "every N steps (default 10)"),
+                  cl::value_desc("N"), cl::init(10), cl::sub(trainCommand),
+                  cl::cat(circcCategory));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
                            cl::sub(trainCommand), cl::cat(circcCategory));
 
@@ -52,6 +59,8 @@ int circ::driver::runTrain() {
     return usageError("--steps must be positive");
   if (threads.getNumOccurrences() && threads <= 0)
     return usageError("--threads must be positive");
+  if (checksumEvery <= 0)
+    return usageError("--checksum-every must be positive");
   Loaded loaded = loadAndCheck(input);
   if (loaded.exitCode != ExitSuccess)
     return loaded.exitCode;
@@ -68,13 +77,25 @@ int circ::driver::runTrain() {
   if (threads.getNumOccurrences())
     overrides.threads = threads;
   overrides.resume = resume;
-  overrides.progress = !quiet;
-  rt::Expected<train::TrainResult> result =
-      train::train(*loaded.spec, overrides);
-  if (!result) {
-    errs() << "circc: error: " << result.message() << "\n";
+  // Under mpirun/srun every rank runs this; rank 0 reports (docs/distributed.md).
+  rt::Expected<std::unique_ptr<train::Communicator>> comm =
+      train::createWorldCommunicator();
+  if (!comm) {
+    errs() << "circc: error: " << comm.message() << "\n";
     return ExitInputErrors;
   }
+  train::Communicator &world = **comm;
+  overrides.comm = &world;
+  overrides.checksumEvery = checksumEvery;
+  overrides.progress = !quiet && world.isRoot();
+  if (overrides.progress && world.size() > 1)
+    errs() << "data-parallel over " << world.describe() << "\n";
+  rt::Expected<train::TrainResult> result =
+      train::train(*loaded.spec, overrides);
+  if (!result)
+    return train::reportFailure(world, result.message(), ExitInputErrors);
+  if (!world.isRoot())
+    return ExitSuccess;
   outs() << "trained " << result->steps << " steps: loss "
          << format("%.4f", result->finalLoss);
   if (result->holdoutLoss >= 0)

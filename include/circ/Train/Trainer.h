@@ -24,6 +24,8 @@
 
 namespace circ::train {
 
+class Communicator;
+
 /// Command-line overrides of the spec's train and data blocks.
 struct TrainOverrides {
   std::optional<int64_t> steps;
@@ -33,6 +35,11 @@ struct TrainOverrides {
   bool resume = false;
   /// Print the live progress line (on a terminal) / plain log lines.
   bool progress = true;
+  /// Data-parallel ranks (docs/distributed.md); null trains in this process
+  /// alone. Every rank calls train() with the same spec and overrides.
+  Communicator *comm = nullptr;
+  /// Steps between the ranks' weight-checksum comparisons.
+  int64_t checksumEvery = 10;
 };
 
 /// What a finished run reports.
