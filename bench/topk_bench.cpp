@@ -14,7 +14,8 @@
 // Each figure also comes as <name>_cpu_ms, the CPU time of all threads,
 // which stays meaningful on a shared machine where wall time does not.
 // Output: one "name value unit" line per figure. Threads: CIRC_NUM_THREADS
-// (default: all cores). Usage: topk_bench [repetitions [topk|step]].
+// (default: all cores).
+// Usage: topk_bench [repetitions [all|topk|step [d1000|d64]]].
 //
 //===----------------------------------------------------------------------===//
 #include "circ_runtime/Optimizer.h"
@@ -198,19 +199,25 @@ void benchOptimizer(const std::string &tag, double density, bool sparse,
 
 int main(int argc, char **argv) {
   int reps = 7;
-  std::string what = "all";
+  std::string what = "all", only;
   if (argc >= 2)
     reps = std::max(1, std::atoi(argv[1]));
   if (argc >= 3)
     what = argv[2];
-  if (argc > 3 || (what != "all" && what != "topk" && what != "step")) {
-    std::fprintf(stderr, "usage: topk_bench [repetitions [all|topk|step]]\n");
+  if (argc >= 4)
+    only = argv[3];
+  if (argc > 4 || (what != "all" && what != "topk" && what != "step") ||
+      (!only.empty() && only != "d1000" && only != "d64")) {
+    std::fprintf(stderr, "usage: topk_bench [repetitions [all|topk|step "
+                         "[d1000|d64]]]\n");
     return 1;
   }
   report("threads", ThreadPool::global().size(), "threads");
   for (auto [tag, density] :
        {std::pair<const char *, double>{"d1000", 1.0 / 1000},
         std::pair<const char *, double>{"d64", 1.0 / 64}}) {
+    if (!only.empty() && only != tag)
+      continue;
     if (what != "step")
       benchProjection(tag, density, reps);
     if (what != "topk") {
