@@ -114,6 +114,28 @@ std::string formatDuration(double s) {
   return buf;
 }
 
+/// Drops the records of steps after `step` from a metrics log, so a resumed
+/// run's log reads as if it had never been interrupted.
+Error truncateMetrics(const std::string &path, int64_t step) {
+  std::ifstream in(path);
+  if (!in)
+    return Error::success(); // nothing logged yet
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    size_t at = line.find("\"step\":");
+    if (at == std::string::npos || std::atoll(line.c_str() + at + 7) <= step)
+      kept += line + "\n";
+  }
+  in.close();
+  std::ofstream out(path + ".tmp", std::ios::trunc);
+  out << kept;
+  out.close();
+  std::error_code ec;
+  if (!out || (fs::rename(path + ".tmp", path, ec), ec))
+    return Error::failure("cannot rewrite the metrics log '" + path + "'");
+  return Error::success();
+}
+
 /// Stable hash of the settings that decide a run's numbers, so a resume
 /// with different settings is refused instead of silently mixing runs.
 std::string runHash(const frontend::RunSpec &spec, const TrainOverrides &o,
@@ -142,6 +164,7 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
   const frontend::TrainSpec &t = *spec.train;
   const ModelConfig &config = spec.model.config;
   const int64_t steps = o.steps.value_or(t.steps.value);
+  const int64_t lastStep = std::min(steps, o.stopAt.value_or(steps));
   std::unique_ptr<Communicator> ownComm =
       o.comm ? nullptr : createSingleProcessCommunicator();
   Communicator &comm = o.comm ? *o.comm : *ownComm;
@@ -290,6 +313,10 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
     if (Error e = resumed->restore(**store, pool))
       return e;
     startStep = resumed->state().step;
+    if (startStep > lastStep)
+      return Error::failure(resumed->path() + ": is at step " +
+                            std::to_string(startStep) + ", past the stop at " +
+                            std::to_string(lastStep));
     startPosition = resumed->state().dataPosition;
     (*optimizer)->setStepsTaken(startStep);
     say("resumed from " + resumed->path() + " at step " +
@@ -365,11 +392,15 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
   };
 
   // Rank 0 alone logs; the other ranks' stream stays closed and drops writes.
+  if (o.resume && comm.isRoot())
+    if (Error e = truncateMetrics(metricsPath, startStep))
+      return e;
   std::ofstream metrics;
   if (comm.isRoot())
     metrics.open(metricsPath, o.resume ? std::ios::app : std::ios::trunc);
   if (comm.isRoot() && !metrics)
     return Error::failure("cannot write the metrics log '" + metricsPath + "'");
+  metrics.precision(17); // losses round-trip: logs of equal runs are equal
 
   TrainResult result;
   result.unigramEntropy = unigramEntropy(corpus->train->tokens, vocab);
@@ -384,9 +415,23 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
   int64_t windowSteps = 0;
   auto runStart = Clock::now();
   std::string lastCheckpoint;
+  auto stopNonFinite = [&](const std::string &what) {
+    return Error::failure(
+        what + "; stopping. The last good checkpoint is " +
+        (lastCheckpoint.empty() ? std::string("(none yet)") : lastCheckpoint) +
+        "; try a lower learning rate");
+  };
   auto writeCheckpoint = [&](int64_t stepsDone) -> Error {
+    // A checkpoint is only ever a good one: one with finite weights.
+    for (size_t i = 0; i < (*store)->size(); ++i) {
+      const float *v = (*store)->values(i);
+      for (int64_t k = 0; k < (*store)->numel(i); ++k)
+        if (!std::isfinite(v[k]))
+          return stopNonFinite("the weights are not finite after step " +
+                               std::to_string(stepsDone));
+    }
     state.step = stepsDone;
-    state.dataPosition = startPosition + (*loader)->position();
+    state.dataPosition = (*loader)->position(); // counts from 0, not the start
     std::string path = checkpointPathForStep(ckptPattern, stepsDone);
     if (Error e = rt::saveCheckpoint(path, config, **store, state))
       return e;
@@ -398,7 +443,7 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
     return Error::success();
   };
 
-  for (int64_t step = startStep; step < steps; ++step) {
+  for (int64_t step = startStep; step < lastStep; ++step) {
     (*loader)->next(batch);
     takeShard(comm, batch, shard);
     splitRows(shard, config.ctx, inputs, targets);
@@ -410,12 +455,8 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
     averageGradients(comm, **store);
     const float loss = static_cast<float>(averageOverRanks(comm, *localLoss));
     if (!std::isfinite(loss))
-      return Error::failure(
-          "the training loss is " + std::to_string(loss) + " at step " +
-          std::to_string(step) + "; stopping. The last good checkpoint is " +
-          (lastCheckpoint.empty() ? std::string("(none yet)")
-                                  : lastCheckpoint) +
-          "; try a lower learning rate");
+      return stopNonFinite("the training loss is " + std::to_string(loss) +
+                           " at step " + std::to_string(step + 1));
     Expected<rt::StepReport> report = (*optimizer)->step();
     if (!report)
       return report.takeError();
@@ -433,6 +474,9 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
       Expected<double> h = evaluate();
       if (!h)
         return h.takeError();
+      if (!std::isfinite(*h))
+        return stopNonFinite("the holdout loss is " + std::to_string(*h) +
+                             " after step " + std::to_string(done));
       holdout = *h;
       result.holdoutLoss = *h;
       metrics << "{\"kind\":\"eval\",\"step\":" << done
@@ -472,7 +516,7 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
     }
     const bool checkpointNow =
         (t.checkpointEvery.value > 0 && done % t.checkpointEvery.value == 0) ||
-        done == steps;
+        done == lastStep;
     // Compare before a checkpoint too, so none holds diverged weights.
     if (comm.size() > 1 &&
         (done % o.checksumEvery == 0 || checkpointNow || done == startStep + 1))
@@ -486,7 +530,7 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
   }
   if (tty)
     std::cerr << "\n";
-  result.steps = steps;
-  result.checkpoint = checkpointPathForStep(ckptPattern, steps);
+  result.steps = lastStep;
+  result.checkpoint = checkpointPathForStep(ckptPattern, lastStep);
   return result;
 }

@@ -31,11 +31,15 @@ extern llvm::cl::SubCommand checkCommand;
 extern llvm::cl::SubCommand compileCommand;
 extern llvm::cl::SubCommand trainCommand;
 extern llvm::cl::SubCommand pruneCommand;
+extern llvm::cl::SubCommand reportCommand;
+extern llvm::cl::SubCommand exportCommand;
 
 int runCheck();
 int runCompile();
 int runTrain();
 int runPrune();
+int runReport();
+int runExport();
 
 /// Reads `path` ("-" is stdin). On failure prints `circc: error: ...`.
 std::optional<frontend::SourceFile> readSource(llvm::StringRef path);

@@ -51,6 +51,12 @@ static cl::opt<int64_t>
                   cl::cat(circcCategory));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
                            cl::sub(trainCommand), cl::cat(circcCategory));
+static cl::opt<int64_t>
+    stopAt("stop-at",
+           cl::desc("Stop after this step with a checkpoint, as if "
+                    "interrupted; --resume continues the same run"),
+           cl::value_desc("step"), cl::sub(trainCommand),
+           cl::cat(circcCategory));
 
 int circ::driver::runTrain() {
   if (input.empty())
@@ -59,6 +65,8 @@ int circ::driver::runTrain() {
     return usageError("--steps must be positive");
   if (threads.getNumOccurrences() && threads <= 0)
     return usageError("--threads must be positive");
+  if (stopAt.getNumOccurrences() && stopAt <= 0)
+    return usageError("--stop-at must be positive");
   if (checksumEvery <= 0)
     return usageError("--checksum-every must be positive");
   Loaded loaded = loadAndCheck(input);
@@ -76,6 +84,8 @@ int circ::driver::runTrain() {
     overrides.corpus = corpus;
   if (threads.getNumOccurrences())
     overrides.threads = threads;
+  if (stopAt.getNumOccurrences())
+    overrides.stopAt = stopAt;
   overrides.resume = resume;
   // Under mpirun/srun every rank runs this; rank 0 reports (docs/distributed.md).
   rt::Expected<std::unique_ptr<train::Communicator>> comm =

@@ -22,7 +22,11 @@ static const char *const kOverview =
     "or PTX\n"
     "  circc train [options] <file.circ>     train the model on its data\n"
     "  circc prune [options] <file.circ>     extract, audit and show each "
-    "task's circuit\n\n"
+    "task's circuit\n"
+    "  circc report <run dir> [-o curve.svg] draw the loss and density "
+    "curves\n"
+    "  circc export --dense <ckpt> -o <file> dense fp32 weights, explicit "
+    "zeros\n\n"
     "Run 'circc <subcommand> --help' for a subcommand's options.\n\n"
     "Exit codes:\n"
     "  0  success (warnings may have been printed)\n"
@@ -34,7 +38,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   for (llvm::cl::SubCommand *sub :
        {&llvm::cl::SubCommand::getTopLevel(), &checkCommand, &compileCommand,
-        &trainCommand, &pruneCommand})
+        &trainCommand, &pruneCommand, &reportCommand, &exportCommand})
     llvm::cl::HideUnrelatedOptions(circcCategory, *sub);
   if (!llvm::cl::ParseCommandLineOptions(argc, argv, kOverview, &llvm::errs()))
     return ExitUsageError;
@@ -46,5 +50,9 @@ int main(int argc, char **argv) {
     return runTrain();
   if (pruneCommand)
     return runPrune();
+  if (reportCommand)
+    return runReport();
+  if (exportCommand)
+    return runExport();
   return usageError("no subcommand given; run 'circc --help'");
 }

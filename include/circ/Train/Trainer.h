@@ -35,6 +35,9 @@ struct TrainOverrides {
   bool resume = false;
   /// Print the live progress line (on a terminal) / plain log lines.
   bool progress = true;
+  /// Stop after this many steps, with a checkpoint, as if interrupted: the
+  /// schedules still span all the steps, so `resume` continues the same run.
+  std::optional<int64_t> stopAt;
   /// Data-parallel ranks (docs/distributed.md); null trains in this process
   /// alone. Every rank calls train() with the same spec and overrides.
   Communicator *comm = nullptr;
