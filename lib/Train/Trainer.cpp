@@ -114,6 +114,11 @@ std::string formatDuration(double s) {
   return buf;
 }
 
+/// A loss for a message: "NaN" rather than the C library's "-nan".
+std::string lossText(double v) {
+  return std::isnan(v) ? "NaN" : std::to_string(v);
+}
+
 /// Drops the records of steps after `step` from a metrics log, so a resumed
 /// run's log reads as if it had never been interrupted.
 Error truncateMetrics(const std::string &path, int64_t step) {
@@ -455,7 +460,7 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
     averageGradients(comm, **store);
     const float loss = static_cast<float>(averageOverRanks(comm, *localLoss));
     if (!std::isfinite(loss))
-      return stopNonFinite("the training loss is " + std::to_string(loss) +
+      return stopNonFinite("the training loss is " + lossText(loss) +
                            " at step " + std::to_string(step + 1));
     Expected<rt::StepReport> report = (*optimizer)->step();
     if (!report)
@@ -475,7 +480,7 @@ Expected<TrainResult> circ::train::train(const frontend::RunSpec &spec,
       if (!h)
         return h.takeError();
       if (!std::isfinite(*h))
-        return stopNonFinite("the holdout loss is " + std::to_string(*h) +
+        return stopNonFinite("the holdout loss is " + lossText(*h) +
                              " after step " + std::to_string(done));
       holdout = *h;
       result.holdoutLoss = *h;
