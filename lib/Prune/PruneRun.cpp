@@ -5,6 +5,7 @@
 #include "Hash.h"
 #include "circ/Prune/Audit.h"
 #include "circ/Prune/CompiledTaskModel.h"
+#include "circ/Prune/DistributedPrune.h"
 #include "circ/Prune/Means.h"
 #include "circ/Prune/Pruner.h"
 #include "circ/Target/JIT.h"
@@ -740,8 +741,10 @@ Expected<PruneSummary> prune::runPrune(const frontend::RunSpec &spec,
           {}, {}, nullptr, nullptr, {}, Progress(o.progress), 0};
   const frontend::PruneSpec &p = *spec.prune;
   int64_t threads = o.threads.value_or(p.threads.value);
-  if (threads <= 0)
-    threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads <= 0) // ranks on one host share its cores
+    threads = std::max<unsigned>(
+        1u, std::thread::hardware_concurrency() /
+                static_cast<unsigned>(o.comm ? o.comm->localSize() : 1));
   run.pool = std::make_unique<rt::ThreadPool>(static_cast<unsigned>(threads));
   mlir::circ::setNumThreads(static_cast<int>(threads));
   if (run.tokenizer.vocabSize() != run.config.vocab)
@@ -871,19 +874,33 @@ Expected<PruneSummary> prune::runPrune(const frontend::RunSpec &spec,
     randomMeans = std::move(*rm);
   }
 
-  std::vector<double> sizes;
-  for (TaskRun &t : runs) {
+  std::vector<TaskOutcome> mine;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (!ownsTask(o.comm, i))
+      continue;
     Expected<TaskOutcome> outcome =
-        pruneOne(run, t, random.get(), random ? &randomMeans : nullptr);
+        pruneOne(run, runs[i], random.get(), random ? &randomMeans : nullptr);
     if (!outcome)
       return outcome.takeError();
-    if (outcome->reachedTarget)
-      sizes.push_back(static_cast<double>(outcome->edges));
-    summary.tasks.push_back(std::move(*outcome));
+    mine.push_back(std::move(*outcome));
+  }
+  Expected<std::vector<TaskOutcome>> outcomes =
+      gatherOutcomes(o.comm, std::move(mine), runs.size());
+  if (!outcomes)
+    return outcomes.takeError();
+  std::vector<double> sizes;
+  for (TaskOutcome &outcome : *outcomes) {
+    if (outcome.reachedTarget)
+      sizes.push_back(static_cast<double>(outcome.edges));
+    summary.tasks.push_back(std::move(outcome));
   }
   summary.geometricMeanEdges = sizes.empty()
                                    ? std::numeric_limits<double>::quiet_NaN()
                                    : circuits::geometricMean(sizes);
+  if (o.comm && !o.comm->isRoot()) { // rank 0 writes the index
+    summary.seconds = secondsSince(started);
+    return summary;
+  }
 
   std::error_code ec;
   fs::create_directories(summary.out, ec);

@@ -10,6 +10,7 @@
 #include "Driver.h"
 
 #include "circ/Prune/PruneRun.h"
+#include "circ/Train/Communicator.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
@@ -151,13 +152,22 @@ int circ::driver::runPrune() {
     overrides.threads = threads;
   overrides.audit = !noAudit;
   overrides.logitScaling = logitScaling;
-  overrides.progress = !quiet;
-  rt::Expected<prune::PruneSummary> summary =
-      prune::runPrune(spec, *ckpt, overrides);
-  if (!summary) {
-    errs() << "circc: error: " << summary.message() << "\n";
+  // Under mpirun/srun the ranks share the tasks; rank 0 reports.
+  rt::Expected<std::unique_ptr<train::Communicator>> comm =
+      train::createWorldCommunicator();
+  if (!comm) {
+    errs() << "circc: error: " << comm.message() << "\n";
     return ExitInputErrors;
   }
+  train::Communicator &world = **comm;
+  overrides.comm = &world;
+  overrides.progress = !quiet && world.isRoot();
+  rt::Expected<prune::PruneSummary> summary =
+      prune::runPrune(spec, *ckpt, overrides);
+  if (!summary)
+    return train::reportFailure(world, summary.message(), ExitInputErrors);
+  if (!world.isRoot())
+    return ExitSuccess;
   for (const prune::TaskOutcome &t : summary->tasks) {
     if (!t.pruned) {
       outs() << t.task << ": skipped\n";

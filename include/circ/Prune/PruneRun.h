@@ -20,6 +20,10 @@
 #include <string>
 #include <vector>
 
+namespace circ::train {
+class Communicator;
+} // namespace circ::train
+
 namespace circ::prune {
 
 /// Command-line overrides of the prune block.
@@ -39,6 +43,8 @@ struct PruneOverrides {
   size_t trainPairs = 512, testPairs = 64;
   /// Pretraining windows (of ctx tokens) the node means average over.
   int64_t meanSequences = 64;
+  /// Ranks sharing the suite (DistributedPrune.h); null: this process alone.
+  train::Communicator *comm = nullptr;
 };
 
 struct TaskOutcome {
