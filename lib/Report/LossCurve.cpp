@@ -118,14 +118,17 @@ circ::report::readMetricsLog(const std::string &path) {
 namespace {
 
 /// An axis range widened to multiples of a 1/2/5 × 10^k spacing giving
-/// about five intervals.
+/// about five intervals; an integral axis (steps) has integral ticks.
 struct Axis {
   double lo, hi, spacing;
+  bool integral;
 
-  Axis(double min, double max) {
+  Axis(double min, double max, bool integral = false) : integral(integral) {
     double raw = (max - min) / 5;
     if (!(raw > 0))
       raw = min != 0 ? std::fabs(min) / 10 : 0.1;
+    if (integral)
+      raw = std::max(raw, 1.0);
     double unit = std::pow(10.0, std::floor(std::log10(raw)));
     spacing = unit * 10;
     for (double m : {1.0, 2.0, 5.0})
@@ -140,6 +143,17 @@ struct Axis {
   }
   /// 0..1 position of `v` along the axis.
   double at(double v) const { return (v - lo) / (hi - lo); }
+  /// A tick's label: steps as 2.5k or 1M once they are that large.
+  std::string label(double v) const {
+    char buf[32];
+    if (integral && std::fabs(v) >= 1e6)
+      std::snprintf(buf, sizeof buf, "%gM", v / 1e6);
+    else if (integral && std::fabs(v) >= 1e3)
+      std::snprintf(buf, sizeof buf, "%gk", v / 1e3);
+    else
+      std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+  }
   std::vector<double> ticks() const {
     std::vector<double> t;
     for (int64_t i = 0; lo + i * spacing <= hi + spacing / 2; ++i)
@@ -189,14 +203,14 @@ void renderPanel(std::ostringstream &svg, int index, const Axis &x,
         << format(" y2=\"%.1f\"/>", bottom)
         << format("<text class=\"tick\" x=\"%.1f\"", px(t))
         << format(" y=\"%.1f\" text-anchor=\"middle\">", bottom + 16)
-        << format("%g", t) << "</text>\n";
+        << x.label(t) << "</text>\n";
   for (double t : y.ticks())
     svg << format("<line class=\"grid\" x1=\"%.1f\"", left)
         << format(" y1=\"%.1f\"", py(t)) << format(" x2=\"%.1f\"", right)
         << format(" y2=\"%.1f\"/>", py(t))
         << format("<text class=\"tick\" x=\"%.1f\"", left - 6)
         << format(" y=\"%.1f\" text-anchor=\"end\">", py(t) + 4)
-        << format("%g", t) << "</text>\n";
+        << y.label(t) << "</text>\n";
   svg << format("<rect class=\"frame\" x=\"%.1f\"", left)
       << format(" y=\"%.1f\"", top) << " width=\"" << kPlotWidth
       << "\" height=\"" << kPlotHeight << "\"/>\n"
@@ -248,7 +262,7 @@ circ::report::renderTrainingCurvesSvg(const TrainingCurves &curves,
                           &curves.weightDensity, &curves.embedDensity})
     if (!s->empty())
       lastStep = std::max(lastStep, s->back().first);
-  Axis steps(0, static_cast<double>(lastStep));
+  Axis steps(0, static_cast<double>(lastStep), /*integral=*/true);
   auto [lossLo, lossHi] = valueRange({&curves.trainLoss, &curves.holdoutLoss});
   double densityHi =
       valueRange({&curves.weightDensity, &curves.embedDensity}).second;
