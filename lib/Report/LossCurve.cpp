@@ -166,11 +166,20 @@ std::string escapeXml(const std::string &s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-    case '&': out += "&amp;"; break;
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '"': out += "&quot;"; break;
-    default: out += c;
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    default:
+      out += c;
     }
   }
   return out;
@@ -209,8 +218,8 @@ void renderPanel(std::ostringstream &svg, int index, const Axis &x,
         << format(" y1=\"%.1f\"", py(t)) << format(" x2=\"%.1f\"", right)
         << format(" y2=\"%.1f\"/>", py(t))
         << format("<text class=\"tick\" x=\"%.1f\"", left - 6)
-        << format(" y=\"%.1f\" text-anchor=\"end\">", py(t) + 4)
-        << y.label(t) << "</text>\n";
+        << format(" y=\"%.1f\" text-anchor=\"end\">", py(t) + 4) << y.label(t)
+        << "</text>\n";
   svg << format("<rect class=\"frame\" x=\"%.1f\"", left)
       << format(" y=\"%.1f\"", top) << " width=\"" << kPlotWidth
       << "\" height=\"" << kPlotHeight << "\"/>\n"
@@ -218,7 +227,8 @@ void renderPanel(std::ostringstream &svg, int index, const Axis &x,
       << format(" y=\"%.1f\" text-anchor=\"middle\">step</text>\n", bottom + 34)
       << format("<text class=\"axis-label\" transform=\"translate(%.1f,",
                 left - 46)
-      << format("%.1f) rotate(-90)\" text-anchor=\"middle\">", (top + bottom) / 2)
+      << format("%.1f) rotate(-90)\" text-anchor=\"middle\">",
+                (top + bottom) / 2)
       << yTitle << "</text>\n";
   double legendY = top + 16;
   for (const Line &l : lines) {
@@ -231,9 +241,9 @@ void renderPanel(std::ostringstream &svg, int index, const Axis &x,
           << format("%.1f", py((*l.series)[i].second));
     svg << "\"/>\n"
         << format("<text class=\"legend\" x=\"%.1f\"", right - 8)
-        << format(" y=\"%.1f\" text-anchor=\"end\" fill=\"", legendY)
-        << l.color << "\">" << l.label << " "
-        << format("%.4g", l.series->back().second) << "</text>\n";
+        << format(" y=\"%.1f\" text-anchor=\"end\" fill=\"", legendY) << l.color
+        << "\">" << l.label << " " << format("%.4g", l.series->back().second)
+        << "</text>\n";
     legendY += 16;
   }
   if (!note.empty())
@@ -244,7 +254,8 @@ void renderPanel(std::ostringstream &svg, int index, const Axis &x,
 }
 
 /// Smallest and largest value over several series.
-std::pair<double, double> valueRange(std::initializer_list<const Series *> all) {
+std::pair<double, double>
+valueRange(std::initializer_list<const Series *> all) {
   double lo = INFINITY, hi = -INFINITY;
   for (const Series *s : all)
     for (const auto &[step, v] : *s)
@@ -254,9 +265,8 @@ std::pair<double, double> valueRange(std::initializer_list<const Series *> all) 
 
 } // namespace
 
-std::string
-circ::report::renderTrainingCurvesSvg(const TrainingCurves &curves,
-                                      const std::string &title) {
+std::string circ::report::renderTrainingCurvesSvg(const TrainingCurves &curves,
+                                                  const std::string &title) {
   int64_t lastStep = 1;
   for (const Series *s : {&curves.trainLoss, &curves.holdoutLoss,
                           &curves.weightDensity, &curves.embedDensity})
@@ -271,9 +281,9 @@ circ::report::renderTrainingCurvesSvg(const TrainingCurves &curves,
 
   std::ostringstream svg;
   svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\""
-      << 2 * kPanelWidth << "\" height=\"" << kSvgHeight
-      << "\" viewBox=\"0 0 " << 2 * kPanelWidth << " " << kSvgHeight
+      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << 2 * kPanelWidth
+      << "\" height=\"" << kSvgHeight << "\" viewBox=\"0 0 " << 2 * kPanelWidth
+      << " " << kSvgHeight
       << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
       << "<title>" << escapeXml(title) << "</title>\n"
       << "<style>.grid{stroke:#e4e4e4}.frame{fill:none;stroke:#444}"
@@ -286,12 +296,13 @@ circ::report::renderTrainingCurvesSvg(const TrainingCurves &curves,
               {{"train-loss", "train", "#1f77b4", &curves.trainLoss},
                {"holdout-loss", "holdout", "#d62728", &curves.holdoutLoss}},
               "");
-  renderPanel(svg, 1, steps, density, "density (nonzero fraction)",
-              {{"weight-density", "matrices", "#2ca02c", &curves.weightDensity},
-               {"embed-density", "embeddings", "#9467bd", &curves.embedDensity}},
-              curves.lastNonzeros >= 0
-                  ? "L0 " + std::to_string(curves.lastNonzeros) + " nonzeros"
-                  : "");
+  renderPanel(
+      svg, 1, steps, density, "density (nonzero fraction)",
+      {{"weight-density", "matrices", "#2ca02c", &curves.weightDensity},
+       {"embed-density", "embeddings", "#9467bd", &curves.embedDensity}},
+      curves.lastNonzeros >= 0
+          ? "L0 " + std::to_string(curves.lastNonzeros) + " nonzeros"
+          : "");
   svg << "</svg>\n";
   return svg.str();
 }

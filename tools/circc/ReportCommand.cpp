@@ -21,9 +21,10 @@ using namespace llvm;
 cl::SubCommand circ::driver::reportCommand(
     "report", "Draw a training run's loss and density curves as SVG");
 
-static cl::opt<std::string>
-    input(cl::Positional, cl::desc("<run dir | metrics.jsonl>"),
-          cl::sub(reportCommand), cl::cat(circcCategory));
+static cl::opt<std::string> input(cl::Positional,
+                                  cl::desc("<run dir | metrics.jsonl>"),
+                                  cl::sub(reportCommand),
+                                  cl::cat(circcCategory));
 static cl::opt<std::string>
     outputPath("o",
                cl::desc("Output file ('-' = stdout; default: curve.svg "
@@ -40,8 +41,7 @@ int circ::driver::runReport() {
     metrics = (Twine(metrics) + "/metrics.jsonl").str();
   if (!sys::fs::exists(metrics))
     return usageError("cannot read '" + metrics + "': no such file");
-  rt::Expected<report::TrainingCurves> curves =
-      report::readMetricsLog(metrics);
+  rt::Expected<report::TrainingCurves> curves = report::readMetricsLog(metrics);
   if (!curves) {
     errs() << curves.message() << "\n";
     return ExitInputErrors;

@@ -26,10 +26,10 @@ using Series = std::vector<std::pair<int64_t, double>>;
 
 /// What a metrics log holds that the curves show.
 struct TrainingCurves {
-  Series trainLoss;     ///< "kind":"train" records' "loss"
-  Series holdoutLoss;   ///< "kind":"eval" records' "holdout_loss"
-  Series weightDensity; ///< "kind":"train" records' "weight_density"
-  Series embedDensity;  ///< "kind":"train" records' "embed_density"
+  Series trainLoss;          ///< "kind":"train" records' "loss"
+  Series holdoutLoss;        ///< "kind":"eval" records' "holdout_loss"
+  Series weightDensity;      ///< "kind":"train" records' "weight_density"
+  Series embedDensity;       ///< "kind":"train" records' "embed_density"
   int64_t lastNonzeros = -1; ///< the last train record's "nonzeros", if any
 };
 
