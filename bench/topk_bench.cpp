@@ -7,6 +7,8 @@
 //                          block matrices, lm_head) to its budget with
 //                          projectBatch, values dense-random as after a
 //                          dense Adam update;
+//   topk_c_<d>_stream_floor_ms   one read and one streaming write of the
+//                          same matrices: the least the projection moves;
 //   topk_index_c_<d>_ms    the same plus rebuilding CSR + CSC;
 //   optim_step_c_<d>_ms    a whole optimizer step (grad RMS, Adam on all
 //                          59M parameters, projection, decay, index);
@@ -88,6 +90,33 @@ void report(const std::string &name, const Timing &t) {
   report(name + "_cpu_ms", median(t.cpu), "ms");
 }
 
+/// Reads [w, w + n) (a max-reduction the compiler cannot drop), then
+/// overwrites it with zeros through non-temporal stores where aligned.
+float readWriteBlock(float *w, int64_t n) {
+  typedef float F32x16 __attribute__((vector_size(64)));
+  F32x16 acc = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    F32x16 v;
+    std::memcpy(&v, w + i, sizeof v);
+    acc = acc > v ? acc : v;
+  }
+  float m = 0;
+  for (int j = 0; j < 16; ++j)
+    m = std::max(m, acc[j]);
+  for (; i < n; ++i)
+    m = std::max(m, w[i]);
+  const F32x16 zero = {};
+  i = 0;
+  for (; i < n && (reinterpret_cast<uintptr_t>(w + i) & 63) != 0; ++i)
+    w[i] = 0.0f;
+  for (; i + 16 <= n; i += 16)
+    __builtin_nontemporal_store(zero, reinterpret_cast<F32x16 *>(w + i));
+  for (; i < n; ++i)
+    w[i] = 0.0f;
+  return m;
+}
+
 std::unique_ptr<ParamStore> makeStore(const ModelConfig &m) {
   auto s = ParamStore::create(m);
   if (!s) {
@@ -121,6 +150,27 @@ void benchProjection(const std::string &tag, double density, int reps) {
     projectors.push_back(std::make_unique<TopKProjector>(
         rows, cols, store->spec(i).unitAxis, m.minPerUnit));
   }
+  // The projection's floor on this machine, now: one read of every matrix
+  // and one write of it with streaming stores (what observe + apply must
+  // move at least), on the same threads and blocks.
+  Timing floor;
+  float sink = 0;
+  for (int r = 0; r < reps; ++r)
+    floor.run([&] {
+      for (size_t i : sparse) {
+        float *w = store->values(i);
+        std::vector<float> partial(pool.size(), 0.0f);
+        parallelBlocks(pool, store->numel(i), 1 << 16,
+                       [&](int64_t, int64_t lo, int64_t hi, unsigned slot) {
+                         partial[slot] += readWriteBlock(w + lo, hi - lo);
+                       });
+        for (float p : partial)
+          sink += p;
+      }
+    });
+  if (sink == 12345.0f) // keeps the reads
+    std::printf("#\n");
+  report("topk_c_" + tag + "_stream_floor", floor);
   for (bool withIndex : {false, true}) {
     Timing timing;
     int64_t kept = 0;

@@ -45,6 +45,9 @@ static constexpr int64_t kSampleRuns = 512;
 // a kernel handles before it leaves its vector loop to record results.
 static constexpr int64_t kChunk = 16;
 static constexpr int64_t kSegment = 64;
+// Kept entries are recorded in observe() when the budget is at most this
+// fraction of the matrix (1/16).
+static constexpr int64_t kRecordFraction = 16;
 // Magnitude bits are compared as int32 (they are < 2^31); this bound is
 // reached by no |w| but the all-ones NaN, so "> kNoBits" is never true.
 static constexpr int32_t kNoBits = INT32_MAX;
@@ -145,10 +148,20 @@ void TopKProjector::begin(int64_t k, unsigned slots,
   aboveCount.assign(nBlocks, 0);
   cands.resize(nBlocks);
   keptList.resize(nBlocks);
+  candVals.resize(nBlocks);
+  aboveIdx.resize(nBlocks);
+  aboveVals.resize(nBlocks);
   for (int64_t b = 0; b < nBlocks; ++b) {
     cands[b].clear();
+    candVals[b].clear();
+    aboveIdx[b].clear();
+    aboveVals[b].clear();
     keptList[b].clear();
   }
+  // At low density observe() also records the entries above the band with
+  // their values, so that apply() can write the result without reading the
+  // matrix again.
+  recordKept = !keepsAll() && budget <= n / kRecordFraction;
   if (axis == UnitAxis::Rows)
     unitTops.assign(rows * perUnit, 0);
   if (axis == UnitAxis::Cols) {
@@ -227,11 +240,13 @@ static inline int32_t insertTop(uint64_t *tops, int64_t m, uint64_t key) {
   return tops[m - 1] ? static_cast<int32_t>(tops[m - 1] >> 32) : -1;
 }
 
-/// Bit j set iff lane j of a compare result (-1 / 0 per lane) is true.
+/// Bit j set iff lane j of a compare result (-1 / 0 per lane) is true,
+/// through a bit-packed bool vector (one mask move with AVX-512; a
+/// horizontal OR of lane bits costs a shuffle tree per chunk).
+typedef bool Bool16 __attribute__((ext_vector_type(16)));
 #define laneMask(cmp)                                                          \
-  static_cast<uint32_t>(__builtin_reduce_or((cmp)&I32x16{                      \
-      1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7, 1 << 8,  \
-      1 << 9, 1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, 1 << 15}))
+  static_cast<uint32_t>(__builtin_bit_cast(                                  \
+      uint16_t, __builtin_convertvector((cmp), Bool16)))
 
 // Out-of-line helpers for the multi-versioned kernels (see Simd.h).
 __attribute__((noinline)) static void pushKey(std::vector<uint64_t> &v,
@@ -241,6 +256,10 @@ __attribute__((noinline)) static void pushKey(std::vector<uint64_t> &v,
 __attribute__((noinline)) static void pushIndex(std::vector<uint32_t> &v,
                                                 uint32_t idx) {
   v.push_back(idx);
+}
+__attribute__((noinline)) static void pushValue(std::vector<float> &v,
+                                                float x) {
+  v.push_back(x);
 }
 
 /// The k-th largest (0-based, k < 16) of 16 values.
@@ -273,6 +292,10 @@ struct ObserveArgs {
   uint64_t *colTops; // Cols: this slot's cols x m lists
   int32_t *colMin;   // Cols: this slot's per-column entry bounds
   std::vector<uint64_t> *cands;
+  // Non-null: also record candidate values and the entries above the band.
+  std::vector<float> *candVals;
+  std::vector<uint32_t> *aboveIdx;
+  std::vector<float> *aboveVals;
 };
 
 CIRC_KERNEL int64_t observeRows(const ObserveArgs &a) {
@@ -280,12 +303,32 @@ CIRC_KERNEL int64_t observeRows(const ObserveArgs &a) {
   const int32_t lo = a.lo, hi = a.hi;
   const bool rowUnits = a.axis == UnitAxis::Rows && m > 0;
   const bool colUnits = a.axis == UnitAxis::Cols && m > 0;
+  const bool record = a.aboveIdx != nullptr;
+  // Entries in [lo, top] are visited: the band, plus everything above it
+  // when recording.
+  const int32_t top = record ? kNoBits : hi;
+  // No band (the forced entries fill the budget, as for every block matrix
+  // at 1/1000): only an all-ones NaN can be above or a candidate, so a
+  // segment of row units needs just its lane maxima, unless they show one.
+  const bool onlyMax = lo == kNoBits && !colUnits;
   int64_t count = 0;
   for (int64_t r = a.rowLo; r < a.rowHi; ++r) {
     const float *row = a.w + r * cols;
     const uint32_t base = static_cast<uint32_t>(r * cols);
     auto key = [&](int64_t c, int32_t b) {
       return makeKey(static_cast<uint32_t>(b), base + static_cast<uint32_t>(c));
+    };
+    auto take = [&](int64_t c, int32_t b) {
+      if (b > hi) {
+        if (record) {
+          pushIndex(*a.aboveIdx, base + static_cast<uint32_t>(c));
+          pushValue(*a.aboveVals, row[c]);
+        }
+      } else if (b >= lo) {
+        pushKey(*a.cands, key(c, b));
+        if (record)
+          pushValue(*a.candVals, row[c]);
+      }
     };
     I32x16 laneMax = I32x16{} - 1;
     const int64_t full = cols / kChunk * kChunk;
@@ -298,13 +341,25 @@ CIRC_KERNEL int64_t observeRows(const ObserveArgs &a) {
       int64_t nHits = 0;
       I32x16 above = {}, segMax = laneMax;
       const int64_t segEnd = std::min(full, c + kSegment * kChunk);
+      if (onlyMax) {
+        for (int64_t t = c; t < segEnd; t += kChunk) {
+          I32x16 b;
+          std::memcpy(&b, row + t, sizeof b);
+          segMax = segMax > (b & 0x7fffffff) ? segMax : (b & 0x7fffffff);
+        }
+        if (!__builtin_reduce_or(segMax > hi)) {
+          laneMax = segMax;
+          c = segEnd;
+          continue;
+        }
+      }
       for (; c < segEnd; c += kChunk) {
         I32x16 b;
         std::memcpy(&b, row + c, sizeof b);
         b &= 0x7fffffff;
         above -= b > hi;
         segMax = segMax > b ? segMax : b;
-        I32x16 hit = (b >= lo) & (b <= hi);
+        I32x16 hit = (b >= lo) & (b <= top);
         if (colUnits) {
           I32x16 unitMin;
           std::memcpy(&unitMin, a.colMin + c, sizeof unitMin);
@@ -323,8 +378,7 @@ CIRC_KERNEL int64_t observeRows(const ObserveArgs &a) {
         for (uint32_t lanes = hitLanes[h]; lanes; lanes &= lanes - 1) {
           int64_t j = hitAt[h] + __builtin_ctz(lanes);
           int32_t bj = static_cast<int32_t>(absBits(row[j]));
-          if (bj >= lo && bj <= hi)
-            pushKey(*a.cands, key(j, bj));
+          take(j, bj);
           if (colUnits && bj > a.colMin[j])
             a.colMin[j] = insertTop(a.colTops + j * m, m, key(j, bj));
         }
@@ -332,8 +386,7 @@ CIRC_KERNEL int64_t observeRows(const ObserveArgs &a) {
     for (; c < cols; ++c) {
       int32_t b = static_cast<int32_t>(absBits(row[c]));
       count += b > hi;
-      if (b >= lo && b <= hi)
-        pushKey(*a.cands, key(c, b));
+      take(c, b);
       if (rowUnits)
         insertTop(a.rowTops + r * m, m, key(c, b));
       if (colUnits && b > a.colMin[c])
@@ -398,6 +451,9 @@ void TopKProjector::observe(const float *w, int64_t block, unsigned slot) {
                  ? colMin.data() + static_cast<size_t>(slot) * cols
                  : nullptr;
   a.cands = &cands[block];
+  a.candVals = recordKept ? &candVals[block] : nullptr;
+  a.aboveIdx = recordKept ? &aboveIdx[block] : nullptr;
+  a.aboveVals = recordKept ? &aboveVals[block] : nullptr;
   aboveCount[block] = observeRows(a);
 }
 
@@ -603,15 +659,102 @@ CIRC_KERNEL void applyRange(float *w, int64_t begin, int64_t end, int32_t tb,
       pushIndex(out, static_cast<uint32_t>(i));
   }
 }
+
+/// Writes [begin, end) as zeros except at the ascending positions idx[0..n)
+/// (values val), without reading the old contents: whole aligned chunks go
+/// out as non-temporal stores. Records the nonzero positions.
+CIRC_KERNEL void writeKept(float *w, int64_t begin, int64_t end,
+                           const uint32_t *idx, const float *val, int64_t n,
+                           std::vector<uint32_t> &out) {
+  int64_t k = 0;
+  auto scalar = [&](int64_t i) {
+    float x = 0.0f;
+    if (k < n && idx[k] == i)
+      x = val[k++];
+    w[i] = x;
+    if (x != 0.0f)
+      pushIndex(out, static_cast<uint32_t>(i));
+  };
+  int64_t i = begin;
+  for (; i < end && (reinterpret_cast<uintptr_t>(w + i) & 63) != 0; ++i)
+    scalar(i);
+  for (; i + kChunk <= end; i += kChunk) {
+    F32x16 chunk = {};
+    uint32_t nz = 0;
+    for (; k < n && idx[k] < i + kChunk; ++k) {
+      int j = static_cast<int>(idx[k] - i);
+      chunk[j] = val[k];
+      nz |= static_cast<uint32_t>(val[k] != 0.0f) << j;
+    }
+#if defined(__x86_64__)
+    __builtin_nontemporal_store(chunk, reinterpret_cast<F32x16 *>(w + i));
+#else
+    std::memcpy(w + i, &chunk, sizeof chunk);
+#endif
+    for (; nz; nz &= nz - 1)
+      pushIndex(out, static_cast<uint32_t>(i + __builtin_ctz(nz)));
+  }
+  for (; i < end; ++i)
+    scalar(i);
+#if defined(__x86_64__)
+  __builtin_ia32_sfence(); // order the streaming stores before the handoff
+#endif
+}
 } // namespace
 
 void TopKProjector::apply(float *w, int64_t block, float decay) {
   int64_t lo, hi;
   blockRows(block, lo, hi);
-  // keepsAll(): a threshold below every key.
-  applyRange(w, lo * cols, hi * cols, keepsAll() ? -1 : tBits, tIdx, decay,
-             forced.data() + blockForced[block],
-             forced.data() + blockForced[block + 1], keptList[block]);
+  const uint32_t *fBegin = forced.data() + blockForced[block];
+  const uint32_t *fEnd = forced.data() + blockForced[block + 1];
+  if (!recordKept || fellBack) {
+    // keepsAll(): a threshold below every key.
+    applyRange(w, lo * cols, hi * cols, keepsAll() ? -1 : tBits, tIdx, decay,
+               fBegin, fEnd, keptList[block]);
+    return;
+  }
+  // The kept entries of the block, merged by position from the three sorted
+  // sources observe() and select() left: entries above the band, band
+  // candidates at or above the threshold, and forced entries (read here,
+  // before the block is written). Values are decayed as they are taken.
+  auto keeps = [&](uint32_t bits, uint32_t i) {
+    int32_t b = static_cast<int32_t>(bits);
+    return b > tBits || (b == tBits && i <= tIdx);
+  };
+  static thread_local std::vector<uint32_t> mergedIdx;
+  static thread_local std::vector<float> mergedVal;
+  mergedIdx.clear();
+  mergedVal.clear();
+  const std::vector<uint32_t> &ai = aboveIdx[block];
+  const std::vector<float> &av = aboveVals[block];
+  const std::vector<uint64_t> &ck = cands[block];
+  const std::vector<float> &cv = candVals[block];
+  size_t a = 0, c = 0;
+  const uint32_t *f = fBegin;
+  auto skip = [&] {
+    while (a < ai.size() && !keeps(absBits(av[a]), ai[a]))
+      ++a;
+    while (c < ck.size() &&
+           !keeps(static_cast<uint32_t>(ck[c] >> 32), keyIndex(ck[c])))
+      ++c;
+  };
+  const uint32_t kEnd = 0xffffffffu;
+  for (skip();; skip()) {
+    uint32_t ia = a < ai.size() ? ai[a] : kEnd;
+    uint32_t ic = c < ck.size() ? keyIndex(ck[c]) : kEnd;
+    uint32_t iff = f < fEnd ? *f : kEnd;
+    uint32_t i = std::min({ia, ic, iff});
+    if (i == kEnd)
+      break;
+    float v = ia == i ? av[a] : ic == i ? cv[c] : w[i];
+    a += ia == i;
+    c += ic == i;
+    f += iff == i;
+    mergedIdx.push_back(i);
+    mergedVal.push_back(v - decay * v);
+  }
+  writeKept(w, lo * cols, hi * cols, mergedIdx.data(), mergedVal.data(),
+            static_cast<int64_t>(mergedIdx.size()), keptList[block]);
 }
 
 const std::vector<uint32_t> &TopKProjector::finish() {

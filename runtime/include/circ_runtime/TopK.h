@@ -105,8 +105,14 @@ private:
   // [loBits, hiBits] are candidates, recorded with their keys. Magnitude
   // bits compare as int32.
   int32_t hiBits = 0, loBits = 0;
-  std::vector<int64_t> aboveCount;             ///< per block
-  std::vector<std::vector<uint64_t>> cands;    ///< per block, ascending index
+  std::vector<int64_t> aboveCount;          ///< per block
+  std::vector<std::vector<uint64_t>> cands; ///< per block, ascending index
+  // When recordKept: the candidates' values, and the entries above the band
+  // (positions and values), per block in ascending position.
+  bool recordKept = false;
+  std::vector<std::vector<float>> candVals;
+  std::vector<std::vector<uint32_t>> aboveIdx;
+  std::vector<std::vector<float>> aboveVals;
   std::vector<std::vector<uint32_t>> keptList; ///< per block, ascending
   // Per-unit top keys, sorted descending, 0 = empty. Rows: one list per row.
   // Cols: one list per (slot, column), merged in select().

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <numeric>
 #include <set>
 
@@ -74,6 +76,16 @@ std::set<int64_t> nonzeros(const std::vector<float> &w) {
   return s;
 }
 
+/// The oracle's kept set restricted to nonzero entries (the support).
+std::set<int64_t> oracleNonzero(const std::vector<float> &w, int64_t rows,
+                                int64_t cols, UnitAxis axis, int64_t budget) {
+  std::set<int64_t> out;
+  for (int64_t i : oracle(w, rows, cols, axis, 4, budget))
+    if (w[i] != 0.0f)
+      out.insert(i);
+  return out;
+}
+
 struct Case {
   int64_t rows, cols;
   UnitAxis axis;
@@ -122,7 +134,11 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{1, 5000, UnitAxis::None, 0.01},
                       Case{3, 2, UnitAxis::Rows, 0.1},
                       Case{40, 3, UnitAxis::Rows, 0.01},
-                      Case{7, 900, UnitAxis::Cols, 0.5}));
+                      Case{7, 900, UnitAxis::Cols, 0.5},
+                      // Rows longer than one observe() segment, budget
+                      // filled by the forced entries (no band).
+                      Case{40, 2500, UnitAxis::Rows, 1.0 / 1000},
+                      Case{2500, 40, UnitAxis::Cols, 1.0 / 1000}));
 
 // Tests that the minimum-per-unit rule holds on the right axis even when the
 // global magnitudes would starve some units (one dominant row / column).
@@ -201,6 +217,29 @@ TEST(TopK, MisleadingSampleFallsBackToExact) {
   }
 }
 
+// Tests that a NaN whose magnitude bits are all ones (ranked above +inf)
+// is found when the forced entries fill the budget and observe() only
+// tracks row maxima: the kept set is the oracle's with +inf in its place.
+TEST(TopK, AllOnesNaNWithoutBand) {
+  const int64_t rows = 30, cols = 2100;
+  ThreadPool pool(2);
+  for (UnitAxis axis : {UnitAxis::Rows, UnitAxis::Cols}) {
+    ParamSpec spec = matrixSpec(rows, cols, axis);
+    std::vector<float> w = normalMatrix(rows * cols, 11);
+    const int64_t at = 3 * cols + 1500;
+    const uint32_t nanBits = 0xffffffffu;
+    std::memcpy(&w[at], &nanBits, sizeof nanBits);
+    std::vector<float> ranked = w;
+    ranked[at] = std::numeric_limits<float>::infinity();
+    int64_t budget = l0Budget(spec, 1.0 / 1000, 4);
+    std::vector<float> x = w;
+    EXPECT_EQ(projectTopK(x.data(), spec, budget, 4, 0.0f, pool, nullptr),
+              budget);
+    EXPECT_EQ(nonzeros(x), oracle(ranked, rows, cols, axis, 4, budget));
+    EXPECT_TRUE(std::isnan(x[at]));
+  }
+}
+
 // Tests that a typical matrix takes the fast path (no fallback).
 TEST(TopK, TypicalMatrixUsesSampleBounds) {
   const int64_t rows = 1024, cols = 512;
@@ -238,6 +277,20 @@ TEST(TopK, DegenerateInputs) {
     EXPECT_EQ(x[i], w[i] - 0.5f * w[i]);
   x = w;
   EXPECT_EQ(projectTopK(x.data(), none, 5000, 4, 0.0f, pool, nullptr), 600);
+
+  // Mostly zeros (as after a projection): a budget above the nonzero count
+  // keeps every nonzero, with rows rule or without, and touches no zero.
+  for (UnitAxis axis : {UnitAxis::None, UnitAxis::Rows}) {
+    ParamSpec spec = matrixSpec(200, 300, axis);
+    std::vector<float> sparse(60000, 0.0f), orig = normalMatrix(60000, 8);
+    for (int64_t i = 0; i < 60000; i += 97)
+      sparse[i] = orig[i];
+    std::vector<float> y = sparse;
+    int64_t budget = l0Budget(spec, 1.0 / 32, 4);
+    projectTopK(y.data(), spec, budget, 4, 0.0f, pool, nullptr);
+    EXPECT_EQ(nonzeros(y), oracleNonzero(sparse, 200, 300, axis, budget));
+    EXPECT_EQ(y, sparse);
+  }
 }
 
 // Tests the budget formula: round(density * numel), floored by the unit
