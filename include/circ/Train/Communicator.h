@@ -30,7 +30,7 @@ public:
   /// Ranks on this host (they share its cores).
   virtual int localSize() const = 0;
   bool isRoot() const { return rank() == 0; }
-  /// Human-readable backend: "MPI (Open MPI 4.1.4), 2 ranks" or "1 process".
+  /// Human-readable backend: "MPI (Open MPI v4.1.4), 2 ranks" or "1 process".
   virtual std::string describe() const = 0;
 
   /// Element-wise sum over ranks, in place; every rank receives identical
