@@ -8,6 +8,7 @@
 #include "circ/Pipelines/Pipelines.h"
 
 #include "circ/Conversion/Passes.h"
+#include "dialects/Circ/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,6 +28,12 @@ namespace mlir::circ {
 void mlir::circ::buildCPULoopsPipeline(OpPassManager &pm,
                                        const CPUPipelineOptions &options) {
   pm.addPass(createCanonicalizerPass());
+  // Fusion (docs/codegen.md): RMSNorm gains into the following weights,
+  // then GELU/AbsTopK/gate epilogues into the projections' kernels.
+  if (options.optimize) {
+    pm.addNestedPass<func::FuncOp>(createCircFoldRMSNormGain());
+    pm.addNestedPass<func::FuncOp>(createCircFuseProjectionEpilogue());
+  }
 
   // circ → loops on memrefs; results become output arguments.
   ConvertCircToLoopsOptions loops;

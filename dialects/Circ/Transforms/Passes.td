@@ -125,4 +125,79 @@ def CircFuseProjectionEpilogue
   let dependentDialects = ["::mlir::circ::CircDialect"];
 }
 
+def CircFoldRMSNormGain
+    : Pass<"circ-fold-rmsnorm-gain", "::mlir::func::FuncOp"> {
+  let summary = "Fold RMSNorm gains into the weights of the projections they feed";
+  let description = [{
+    `proj(rmsnorm(x, g), W, b) = proj(rmsnorm(x, 1), W · diag(g), b)`: the
+    gain becomes the `scale` of a `circ.fused_proj`, whose kernel multiplies
+    the weight's nonzeros by it once per call (O(nnz), e.g. 4 per output
+    row at the paper's densities) instead of the normalisation multiplying
+    every activation (O(tokens · d_model)); the normalisation keeps a
+    constant unit gain.
+
+    It applies to a `circ.rmsnorm` exactly when every use of its result is
+    the input of a `circ.proj`, or of a `circ.fused_proj` without a `scale`,
+    and its width is static. The forward value reaching each projection is
+    unchanged, and nothing else reads the normalised value, so the rewrite
+    preserves every result of the function, gradients included:
+
+    * an `abs_topk` after the norm selects on `|x̂ · g|`, so a norm feeding
+      one (every `attn_in`/`mlp_in` site with AbsTopK) is left alone; so is
+      one feeding a `mask_gate` (mean ablation does not commute with `g`);
+    * in a training step (`@loss_grad`) the weight gradient reads the
+      normalised value (`circ.proj_grad_weight`), so norms whose projections'
+      weights are differentiated are left alone. Where neither the weights
+      nor the gain are differentiated (pruning's `@task_loss` and its
+      `@task_loss_grad` with respect to the thresholds, `@forward`,
+      `@loss`), the norm is folded; a `rmsnorm_grad` still reads the
+      original gain, which is unchanged.
+
+    `ln_f` before the unembedding is the typical case. With `remarks`, every
+    norm left alone gets a remark saying why.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit a remark at every rmsnorm that is not folded">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::circ::CircDialect"
+  ];
+}
+
+def CircFuseProjectionEpilogue
+    : Pass<"circ-fuse-projection-epilogue", "::mlir::func::FuncOp"> {
+  let summary = "Fuse GELU, AbsTopK and the mask gate into the projection's kernel";
+  let description = [{
+    Rewrites a chain `circ.proj → [circ.gelu] → [circ.abs_topk] →
+    [circ.mask_gate]` (any non-empty subset of the epilogue, in this order;
+    a `circ.fused_proj` made by `circ-fold-rmsnorm-gain` may start it too)
+    into one `circ.fused_proj`, whose kernel computes a tile of output rows,
+    applies GELU, selects the top k and gates them without writing the
+    pre-activation to memory. The bias is part of every projection kernel
+    already.
+
+    **Rule.** An op joins the chain only if the value it reads, the previous
+    op's result, has no other use: the fused kernel never materialises it.
+    The chain stops at the first intermediate that does. A backward that
+    needs an intermediate therefore keeps it: in `@loss_grad`,
+    `circ.gelu_grad` reads the pre-GELU value and `circ.mask_gate_grad` the
+    pre-gate value, so there only `proj → abs_topk` fuses (the AbsTopK
+    gradient reads the AbsTopK output, which is the fused result). An
+    `abs_topk` needs a static `k`; a `mask_gate` after an `abs_topk` must
+    name the same node location (`site`, `layer`). The fused op keeps the
+    node location and a fused location of all the ops it replaces.
+
+    Runs after `circ-differentiate` (which cannot differentiate the fused
+    op) and before `convert-circ-to-loops`; `circ-cpu-pipeline` runs it.
+    With `remarks`, every epilogue op left unfused next to a projection gets
+    a remark saying why.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit a remark at every epilogue op that is not fused">
+  ];
+  let dependentDialects = ["::mlir::circ::CircDialect"];
+}
+
 #endif // CIRC_DIALECTS_CIRC_TRANSFORMS_PASSES_TD
