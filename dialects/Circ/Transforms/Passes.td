@@ -59,7 +59,7 @@ def CircFoldRMSNormGain
     the weight's nonzeros by it once per call (O(nnz), e.g. 4 per output
     row at the paper's densities) instead of the normalisation multiplying
     every activation (O(tokens · d_model)); the normalisation keeps a
-    constant unit gain.
+    constant unit gain, which its kernel does not read.
 
     It applies to a `circ.rmsnorm` exactly when every use of its result is
     the input of a `circ.proj`, or of a `circ.fused_proj` without a `scale`,

@@ -7,6 +7,8 @@
 
 #include "LoweringUtils.h"
 
+#include "mlir/IR/Matchers.h"
+
 using namespace mlir;
 using namespace mlir::circ;
 
@@ -23,6 +25,8 @@ struct RMSNormLowering : CircLoweringPattern<RMSNormOp> {
     Value x = flattenToRows(b, in), y = flattenToRows(b, out);
     Value width = b.dim(x, 1);
     double epsilon = op.getEpsilon().convertToDouble();
+    // A constant unit gain (left by circ-fold-rmsnorm-gain) is not read.
+    bool unitGain = matchPattern(op.getGain(), m_OneFloat());
     int64_t lanes = b.vectorWidth;
     b.parallelFor(b.index(0), b.dim(x, 0), b.index(1),
                   [&](KernelBuilder &b, ValueRange ivs) {
@@ -41,8 +45,13 @@ struct RMSNormLowering : CircLoweringPattern<RMSNormOp> {
                     b.vectorLoop(width, [&](KernelBuilder &b, Value col,
                                             Value mask) {
                       Value v = b.vload(lanes, x, {row, col}, mask);
-                      Value g = b.vload(lanes, gain, {col}, mask);
-                      b.vstore(b.mul(b.mul(v, scale), g), y, {row, col}, mask);
+                      Value g = unitGain
+                                    ? Value()
+                                    : b.vload(lanes, gain, {col}, mask);
+                      v = b.mul(v, scale);
+                      if (g)
+                        v = b.mul(v, g);
+                      b.vstore(v, y, {row, col}, mask);
                     });
                   });
     rewriter.replaceOp(op, out);

@@ -75,3 +75,18 @@ func.func @gate_only(%x: tensor<200x16xf32>, %w: tensor<48x16xf32>, %tau: tensor
   %y = circ.fused_proj %x, %w gate(%tau : tensor<48xf32>) : tensor<200x16xf32>, tensor<48x16xf32> -> tensor<200x48xf32>
   return %y : tensor<200x48xf32>
 }
+
+// Tests the normalisation circ-fold-rmsnorm-gain leaves: with a constant
+// unit gain the scaling pass multiplies by the inverse RMS only and reads
+// no gain buffer.
+// CHECK-LABEL: func.func @unit_gain
+// CHECK: scf.parallel
+// CHECK: vector.reduction <add>
+// CHECK: %[[V:[a-z0-9_]+]] = vector.load %arg0
+// CHECK-NEXT: %[[S:[a-z0-9_]+]] = arith.mulf %[[V]], %{{.*}} : vector<16xf32>
+// CHECK-NEXT: vector.store %[[S]]
+func.func @unit_gain(%x: tensor<64x32xf32>) -> tensor<64x32xf32> {
+  %one = arith.constant dense<1.0> : tensor<32xf32>
+  %n = circ.rmsnorm %x, %one : tensor<64x32xf32>, tensor<32xf32>
+  return %n : tensor<64x32xf32>
+}
