@@ -1,4 +1,4 @@
-//===- allreduce_bench.cpp - cost of the data-parallel gradient sum -*- C++ -*-===//
+//===- allreduce_bench.cpp - cost of the gradient sum -----------*- C++ -*-===//
 //
 // Run under mpirun: times the Communicator's sum (reduce to rank 0, then
 // broadcast: identical bits on every rank, what `circc train` uses) against
@@ -50,8 +50,8 @@ int main(int argc, char **argv) {
   if (sizes.empty())
     sizes = {320224, size_t(4) << 20};
   if (world.isRoot())
-    std::printf("%s\n%12s %12s %18s %16s\n", world.describe().c_str(),
-                "floats", "MB", "reduce+bcast us", "allreduce us");
+    std::printf("%s\n%12s %12s %18s %16s\n", world.describe().c_str(), "floats",
+                "MB", "reduce+bcast us", "allreduce us");
   for (size_t n : sizes) {
     std::vector<float> g(n, 1.0f + world.rank());
     const int reps = n > (size_t(1) << 22) ? 20 : 200;

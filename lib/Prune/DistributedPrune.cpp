@@ -1,4 +1,4 @@
-//===- DistributedPrune.cpp - spreading a suite's tasks over ranks -*- C++ -*-===//
+//===- DistributedPrune.cpp - a suite's tasks over ranks --------*- C++ -*-===//
 #include "circ/Prune/DistributedPrune.h"
 
 #include <cstring>

@@ -1,4 +1,4 @@
-//===- Communicator.cpp - one-process communicator and checksums -*- C++ -*-===//
+//===- Communicator.cpp - one-process world and checksums -------*- C++ -*-===//
 #include "circ/Train/Communicator.h"
 
 #include <cstdlib>
@@ -26,7 +26,7 @@ rt::Error Communicator::verifyAgreement(uint64_t checksum,
 }
 
 int circ::train::reportFailure(Communicator &comm, const std::string &message,
-                              int code) {
+                               int code) {
   if (comm.size() == 1) {
     std::cerr << "circc: error: " << message << "\n";
     return code;

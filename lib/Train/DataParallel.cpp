@@ -1,4 +1,4 @@
-//===- DataParallel.cpp - data-parallel pieces of the training loop -*- C++ -*-===//
+//===- DataParallel.cpp - data-parallel training steps ----------*- C++ -*-===//
 #include "circ/Train/DataParallel.h"
 
 #include <algorithm>
@@ -9,10 +9,10 @@ using namespace circ::train;
 rt::Expected<int64_t> circ::train::rowsPerRank(const Communicator &comm,
                                                int64_t batch) {
   if (batch % comm.size() != 0)
-    return rt::Error::failure(
-        "the batch of " + std::to_string(batch) + " rows does not split "
-        "evenly over " + std::to_string(comm.size()) +
-        " ranks; run a number of ranks that divides it");
+    return rt::Error::failure("the batch of " + std::to_string(batch) +
+                              " rows does not split evenly over " +
+                              std::to_string(comm.size()) +
+                              " ranks; run a number of ranks that divides it");
   return batch / comm.size();
 }
 
@@ -50,5 +50,6 @@ uint64_t circ::train::weightChecksum(const rt::ParamStore &store) {
     return 0;
   const float *first = store.values(0);
   const size_t last = store.size() - 1;
-  return checksumFloats(first, (store.values(last) + store.numel(last)) - first);
+  return checksumFloats(first,
+                        (store.values(last) + store.numel(last)) - first);
 }

@@ -1,4 +1,4 @@
-//===- DistributedPrune.h - spreading a suite's tasks over ranks -*- C++ -*-===//
+//===- DistributedPrune.h - a suite's tasks over ranks ----------*- C++ -*-===//
 //
 // `mpirun -np N circc prune`: rank r prunes tasks r, r+N, r+2N, ... of the
 // suite (each writes its tasks' directories), then rank 0 gathers every

@@ -1,4 +1,4 @@
-//===- DataParallel.h - data-parallel pieces of the training loop -*- C++ -*-===//
+//===- DataParallel.h - data-parallel training steps ------------*- C++ -*-===//
 //
 // How `circc train` splits a step across the ranks of a Communicator
 // (docs/distributed.md): the spec's batch is the global batch; every rank

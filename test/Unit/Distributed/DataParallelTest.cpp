@@ -1,12 +1,12 @@
-//===- DataParallelTest.cpp - sharding, averaging, agreement checks -*- C++ -*-===//
+//===- DataParallelTest.cpp - sharding, averaging, agreement ----*- C++ -*-===//
 //
 // The data-parallel pieces against hand-computed values, with a scripted
 // communicator standing in for the other ranks (the MPI path itself is
 // exercised end to end by test/Distributed under mpirun).
 //
 //===----------------------------------------------------------------------===//
-#include "ScriptedCommunicator.h"
 #include "circ/Train/DataParallel.h"
+#include "ScriptedCommunicator.h"
 
 #include <gtest/gtest.h>
 
@@ -68,8 +68,7 @@ TEST(DataParallel, GradientsBecomeTheMeanOverRanks) {
       store->grads(p)[i] = static_cast<float>(10 * p + i);
   ScriptedCommunicator comm(1, 4);
   // The span covers both parameters and the zero padding between them.
-  const size_t span =
-      (store->grads(1) + store->numel(1)) - store->grads(0);
+  const size_t span = (store->grads(1) + store->numel(1)) - store->grads(0);
   comm.othersFloats.assign(span, 3.0f); // the other three ranks' sum
   averageGradients(comm, *store);
   for (size_t p = 0; p < store->size(); ++p)
@@ -134,8 +133,7 @@ TEST(DataParallel, WithoutALauncherTheWorldIsOneProcess) {
   ::unsetenv("PMIX_RANK");
   ::unsetenv("PMI_RANK");
   ::unsetenv("PMI_SIZE");
-  rt::Expected<std::unique_ptr<Communicator>> world =
-      createWorldCommunicator();
+  rt::Expected<std::unique_ptr<Communicator>> world = createWorldCommunicator();
   ASSERT_TRUE(world);
   EXPECT_EQ((*world)->size(), 1);
   EXPECT_EQ((*world)->rank(), 0);
@@ -145,8 +143,7 @@ TEST(DataParallel, SeveralRanksWithoutMpiAreRefused) {
   if (mpiBuiltIn())
     GTEST_SKIP() << "this build has MPI";
   ::setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
-  rt::Expected<std::unique_ptr<Communicator>> world =
-      createWorldCommunicator();
+  rt::Expected<std::unique_ptr<Communicator>> world = createWorldCommunicator();
   ::unsetenv("OMPI_COMM_WORLD_SIZE");
   ASSERT_FALSE(world);
   EXPECT_NE(world.message().find("built without MPI"), std::string::npos);

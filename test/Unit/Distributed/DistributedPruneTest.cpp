@@ -1,6 +1,6 @@
-//===- DistributedPruneTest.cpp - task ownership and outcome gathering -*- C++ -*-===//
-#include "ScriptedCommunicator.h"
+//===- DistributedPruneTest.cpp - task ownership, gathering -----*- C++ -*-===//
 #include "circ/Prune/DistributedPrune.h"
+#include "ScriptedCommunicator.h"
 
 #include <gtest/gtest.h>
 
@@ -71,8 +71,8 @@ TEST(DistributedPrune, OutcomesRoundTrip) {
   ASSERT_EQ(back->size(), 2u);
   for (size_t i = 0; i < 2; ++i)
     expectSame(outcomes[i], (*back)[i]);
-  rt::Expected<std::vector<TaskOutcome>> empty = decodeOutcomes(
-      encodeOutcomes({}));
+  rt::Expected<std::vector<TaskOutcome>> empty =
+      decodeOutcomes(encodeOutcomes({}));
   ASSERT_TRUE(empty);
   EXPECT_TRUE(empty->empty());
 }
@@ -91,8 +91,8 @@ TEST(DistributedPrune, MalformedBytesAreAnError) {
 TEST(DistributedPrune, RootGathersInTaskOrder) {
   // Five tasks over two ranks: rank 0 has 0, 2, 4; rank 1 has 1, 3.
   ScriptedCommunicator root(0, 2);
-  root.gatheredBytes = {"", encodeOutcomes({outcome("t1", 1),
-                                            outcome("t3", 3)})};
+  root.gatheredBytes = {"",
+                        encodeOutcomes({outcome("t1", 1), outcome("t3", 3)})};
   rt::Expected<std::vector<TaskOutcome>> all = gatherOutcomes(
       &root, {outcome("t0", 0), outcome("t2", 2), outcome("t4", 4)}, 5);
   ASSERT_TRUE(all) << all.message();
