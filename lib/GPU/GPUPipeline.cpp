@@ -74,6 +74,13 @@ void mlir::circ::buildGPUPipeline(OpPassManager &pm,
   // Kernels → NVVM.
   pm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  // The CPU nests' masked vector tails (vector.create_mask with a dynamic
+  // bound) need the mask materialisation of vector-to-llvm, which
+  // convert-gpu-to-nvvm's own vector patterns do not include. It runs after
+  // it, so workgroup memrefs already have their NVVM address space; the
+  // materialised masks are arith ops, lowered right after.
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertVectorToLLVMPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createArithToLLVMConversionPass());
   pm.addNestedPass<gpu::GPUModuleOp>(LLVM::createNVVMOptimizeForTargetPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());

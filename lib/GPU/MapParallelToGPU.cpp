@@ -79,38 +79,31 @@ Value rootBuffer(Value memref) {
   return memref;
 }
 
-/// True if `index` is `iv`, or `iv ± constant`.
-bool isShiftOf(Value index, Value iv) {
+/// c if `index` is `iv + c` for a constant c (`iv` itself is c = 0).
+std::optional<int64_t> shiftOf(Value index, Value iv) {
   if (index == iv)
-    return true;
+    return 0;
   Operation *def = index.getDefiningOp();
   if (!isa_and_nonnull<arith::AddIOp, arith::SubIOp>(def))
-    return false;
+    return std::nullopt;
   Value lhs = def->getOperand(0), rhs = def->getOperand(1);
-  if (lhs == iv && getConstantIntValue(rhs))
-    return true;
-  return isa<arith::AddIOp>(def) && rhs == iv && getConstantIntValue(lhs);
+  if (lhs == iv)
+    if (std::optional<int64_t> c = getConstantIntValue(rhs))
+      return isa<arith::AddIOp>(def) ? *c : -*c;
+  if (isa<arith::AddIOp>(def) && rhs == iv)
+    return getConstantIntValue(lhs);
+  return std::nullopt;
 }
 
-//===----------------------------------------------------------------------===//
-// Step 1: promote independent inner loops
-//===----------------------------------------------------------------------===//
+bool isShiftOf(Value index, Value iv) { return shiftOf(index, iv).has_value(); }
 
-/// Whether the iterations of `loop` (directly inside `par`, whose other ops
-/// are pure) may run in parallel: no loop-carried values, bounds defined
-/// above `par`, and every buffer the loop writes is accessed, by every load
-/// and store in the loop, at one and the same index value in some dimension,
-/// and that value is the induction variable or a constant shift of it (so
-/// two iterations never touch the same element).
-bool isIndependent(scf::ForOp loop, scf::ParallelOp par) {
-  if (loop.getNumResults() != 0)
-    return false;
-  for (Value bound :
-       {loop.getLowerBound(), loop.getUpperBound(), loop.getStep()})
-    if (!par.isDefinedOutsideOfLoop(bound))
-      return false;
+/// Whether different iterations of `loop` touch different elements of every
+/// buffer it writes: in some dimension every access to the buffer (through
+/// the same memref value) is indexed `iv + c` with constants c spanning less
+/// than the loop's step. Ops with unknown memory effects fail the test.
+bool iterationsDisjoint(scf::ForOp loop) {
   Value iv = loop.getInductionVar();
-
+  std::optional<int64_t> step = getConstantIntValue(loop.getStep());
   llvm::MapVector<Value, SmallVector<Access>> accesses;
   bool unknownEffects = false;
   loop.getBody()->walk([&](Operation *op) {
@@ -129,16 +122,41 @@ bool isIndependent(scf::ForOp loop, scf::ParallelOp par) {
       continue;
     const Access &first = list.front();
     bool separated = false;
-    for (unsigned d = 0; d < first.indices.size() && !separated; ++d)
-      separated = isShiftOf(first.indices[d], iv) &&
-                  llvm::all_of(list, [&](const Access &a) {
-                    return a.memref == first.memref && d < a.indices.size() &&
-                           a.indices[d] == first.indices[d];
-                  });
+    for (unsigned d = 0; d < first.indices.size() && !separated; ++d) {
+      int64_t lo = INT64_MAX, hi = INT64_MIN;
+      bool shifts = llvm::all_of(list, [&](const Access &a) {
+        if (a.memref != first.memref || d >= a.indices.size())
+          return false;
+        std::optional<int64_t> c = shiftOf(a.indices[d], iv);
+        if (!c)
+          return false;
+        lo = std::min(lo, *c);
+        hi = std::max(hi, *c);
+        return true;
+      });
+      separated = shifts && (hi == lo || (step && hi - lo < *step));
+    }
     if (!separated)
       return false;
   }
   return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Step 1: promote independent inner loops
+//===----------------------------------------------------------------------===//
+
+/// Whether `loop` (directly inside `par`, whose other ops are pure) can
+/// become a dimension of `par`: no loop-carried values, bounds defined above
+/// `par`, and iterations that touch disjoint elements.
+bool isIndependent(scf::ForOp loop, scf::ParallelOp par) {
+  if (loop.getNumResults() != 0)
+    return false;
+  for (Value bound :
+       {loop.getLowerBound(), loop.getUpperBound(), loop.getStep()})
+    if (!par.isDefinedOutsideOfLoop(bound))
+      return false;
+  return iterationsDisjoint(loop);
 }
 
 /// Replaces `par { pure ops; scf.for {...} }` by one scf.parallel with the
@@ -281,6 +299,181 @@ int64_t chooseBlockYZ(std::optional<int64_t> extent, int64_t budget) {
 }
 
 //===----------------------------------------------------------------------===//
+// Tile nests: one iteration per block, scratch in shared memory
+//===----------------------------------------------------------------------===//
+
+/// How a nest whose iterations allocate scratch tiles runs: one iteration per
+/// block, the tiles in workgroup (shared) memory, each top-level loop of the
+/// body (a phase) spread over the block's threads (or run by thread 0 if its
+/// iterations are not independent), a barrier after every phase.
+/// Static shared memory a kernel may declare (more needs dynamic shared
+/// memory and an opt-in at launch).
+constexpr int64_t kMaxStaticShared = 48 * 1024;
+
+struct TilePlan {
+  SmallVector<memref::AllocaOp> scratch;
+  int64_t sharedBytes = 0;
+  int64_t threads = 0;
+};
+
+/// What one thread of the block does with a top-level op of the body.
+enum class Role { Skip, Replicate, Distribute, Serial };
+
+Role roleOf(Operation &op) {
+  if (isa<memref::AllocaOp>(op))
+    return Role::Skip;
+  if (auto loop = dyn_cast<scf::ForOp>(op))
+    return loop.getNumResults() == 0 && iterationsDisjoint(loop)
+               ? Role::Distribute
+               : Role::Serial;
+  if (op.getNumRegions() == 0 &&
+      (isPure(&op) || !hasEffect<MemoryEffects::Write>(&op)))
+    return Role::Replicate;
+  return Role::Serial;
+}
+
+/// Static trip count of a loop, if any.
+std::optional<int64_t> tripCount(scf::ForOp loop) {
+  std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound());
+  std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound());
+  std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+  if (!lb || !ub || !step || *step <= 0)
+    return std::nullopt;
+  return *ub > *lb ? (*ub - *lb + *step - 1) / *step : 0;
+}
+
+/// A plan if `par` allocates statically shaped scratch tiles per iteration
+/// that are only loaded and stored, fit the 48 KiB of static shared memory,
+/// and every serial op of the body has no results.
+std::optional<TilePlan> planTileMapping(scf::ParallelOp par,
+                                        int64_t blockThreads) {
+  TilePlan plan;
+  for (auto alloca : par.getBody()->getOps<memref::AllocaOp>()) {
+    MemRefType type = alloca.getType();
+    if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+      return std::nullopt;
+    for (Operation *user : alloca->getUsers()) {
+      std::optional<Access> a = getAccess(user);
+      if (!a || a->memref != alloca.getResult())
+        return std::nullopt;
+    }
+    plan.sharedBytes +=
+        type.getNumElements() * int64_t(type.getElementTypeBitWidth() / 8);
+    plan.scratch.push_back(alloca);
+  }
+  if (plan.scratch.empty() || par.getNumResults() != 0)
+    return std::nullopt;
+  int64_t widest = 32;
+  for (Operation &op : par.getBody()->without_terminator()) {
+    Role role = roleOf(op);
+    if (role == Role::Serial && op.getNumResults() != 0)
+      return std::nullopt;
+    if (role == Role::Distribute)
+      widest = std::max(widest,
+                        tripCount(cast<scf::ForOp>(op)).value_or(blockThreads));
+  }
+  plan.threads = std::min(blockThreads, (widest + 31) / 32 * 32);
+  return plan;
+}
+
+void buildTileLaunch(scf::ParallelOp par, const TilePlan &plan,
+                     IRRewriter &rewriter) {
+  Location loc = par.getLoc();
+  MLIRContext *ctx = par.getContext();
+  rewriter.setInsertionPoint(par);
+  auto cst = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, v);
+  };
+  Value one = cst(1);
+  SmallVector<Value> grid(3, one);
+  for (unsigned d = 0; d < par.getNumLoops(); ++d) {
+    Value extent = arith::SubIOp::create(rewriter, loc, par.getUpperBound()[d],
+                                         par.getLowerBound()[d]);
+    grid[d] =
+        arith::CeilDivSIOp::create(rewriter, loc, extent, par.getStep()[d]);
+  }
+  SmallVector<Type> tileTypes;
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  for (memref::AllocaOp alloca : plan.scratch) {
+    MemRefType t = alloca.getType();
+    tileTypes.push_back(MemRefType::get(t.getShape(), t.getElementType(),
+                                        MemRefLayoutAttrInterface(),
+                                        workgroup));
+  }
+  auto launch = gpu::LaunchOp::create(
+      rewriter, loc, grid[0], grid[1], grid[2], cst(plan.threads), one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{}, tileTypes);
+  Block &body = launch.getBody().front();
+  rewriter.setInsertionPointToStart(&body);
+
+  IRMapping map;
+  Value ids[3] = {launch.getBlockIds().x, launch.getBlockIds().y,
+                  launch.getBlockIds().z};
+  for (unsigned d = 0; d < par.getNumLoops(); ++d) {
+    Value offset =
+        arith::MulIOp::create(rewriter, loc, ids[d], par.getStep()[d]);
+    map.map(
+        par.getInductionVars()[d],
+        arith::AddIOp::create(rewriter, loc, par.getLowerBound()[d], offset));
+  }
+  ArrayRef<BlockArgument> tiles = launch.getWorkgroupAttributions();
+  for (auto [alloca, tile] : llvm::zip(plan.scratch, tiles))
+    map.map(memref::AllocaOp(alloca).getResult(), tile);
+
+  Value tid = launch.getThreadIds().x;
+  Value threads = cst(plan.threads);
+  for (Operation &op : par.getBody()->without_terminator()) {
+    Role role = roleOf(op);
+    switch (role) {
+    case Role::Skip:
+      continue;
+    case Role::Replicate:
+      rewriter.clone(op, map);
+      continue;
+    case Role::Distribute: {
+      // Thread t runs iterations t, t + T, t + 2T, ... of the phase.
+      auto loop = cast<scf::ForOp>(op);
+      Value lb = map.lookupOrDefault(loop.getLowerBound());
+      Value ub = map.lookupOrDefault(loop.getUpperBound());
+      Value step = map.lookupOrDefault(loop.getStep());
+      Value start = arith::AddIOp::create(
+          rewriter, loc, lb, arith::MulIOp::create(rewriter, loc, tid, step));
+      Value stride = arith::MulIOp::create(rewriter, loc, step, threads);
+      auto spread = scf::ForOp::create(rewriter, loc, start, ub, stride);
+      spread->setDiscardableAttrs(loop->getDiscardableAttrDictionary());
+      if (std::optional<int64_t> trips = tripCount(loop))
+        spread->setAttr("circ.expected_trip_count",
+                        rewriter.getI64IntegerAttr((*trips + plan.threads - 1) /
+                                                   plan.threads));
+      map.map(loop.getInductionVar(), spread.getInductionVar());
+      rewriter.setInsertionPointToStart(spread.getBody());
+      for (Operation &inner : loop.getBody()->without_terminator())
+        rewriter.clone(inner, map);
+      rewriter.setInsertionPointAfter(spread);
+      break;
+    }
+    case Role::Serial: {
+      Value first = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::eq, tid, cst(0));
+      auto guard = scf::IfOp::create(rewriter, loc, first,
+                                     /*withElseRegion=*/false);
+      rewriter.setInsertionPointToStart(guard.thenBlock());
+      rewriter.clone(op, map);
+      rewriter.setInsertionPointAfter(guard);
+      break;
+    }
+    }
+    // The next phase may read what this one wrote, in shared or global
+    // memory, from another thread.
+    gpu::BarrierOp::create(rewriter, loc);
+  }
+  gpu::TerminatorOp::create(rewriter, loc);
+  rewriter.eraseOp(par);
+}
+
+//===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
 
@@ -327,6 +520,19 @@ struct CircMapParallelToGPUPass
                            "reductions cannot run as a GPU kernel; lower the "
                            "reduction to a loop inside the kernel first");
     IRRewriter rewriter(par.getContext());
+    if (par.getNumLoops() <= 3)
+      if (std::optional<TilePlan> plan = planTileMapping(par, blockThreads)) {
+        if (plan->sharedBytes <= kMaxStaticShared) {
+          buildTileLaunch(par, *plan, rewriter);
+          return success();
+        }
+        par.emitWarning() << "circ-map-parallel-to-gpu: the scratch tiles of "
+                             "this loop take "
+                          << plan->sharedBytes
+                          << " bytes, more than the 48 KiB of static shared "
+                             "memory; each thread keeps its own copy (slow): "
+                             "use smaller tiles";
+      }
     if (promoteInnerLoops)
       while (scf::ParallelOp merged = promoteInnerLoop(par, rewriter))
         par = merged;
@@ -366,9 +572,10 @@ struct CircMapParallelToGPUPass
       }
     }
 
+    // tileParallelLoop erases `par`.
+    MLIRContext *ctx = par.getContext();
     auto [outer, inner] =
         scf::tileParallelLoop(par, tile, /*noMinMaxBounds=*/true);
-    MLIRContext *ctx = par.getContext();
     AffineMap id = AffineMap::getMultiDimIdentityMap(1, ctx);
     auto mapping = [&](scf::ParallelOp loop, bool threads) {
       SmallVector<gpu::ParallelLoopDimMappingAttr> dims(n);

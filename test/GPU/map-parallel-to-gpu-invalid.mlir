@@ -50,3 +50,27 @@ func.func @bad_block(%x: memref<64xf32>) {
   } {circ.gpu.block = array<i64: 64, 32, 1>}
   return
 }
+
+// -----
+
+// Tests that scratch tiles beyond 48 KiB of static shared memory fall back to
+// one thread per iteration, with a warning that says why and what to do.
+func.func @big_tiles(%y: memref<2x16384xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c16384 = arith.constant 16384 : index
+  // expected-warning @+1 {{the scratch tiles of this loop take 65536 bytes, more than the 48 KiB of static shared memory}}
+  scf.parallel (%i) = (%c0) to (%c2) step (%c1) {
+    %s = memref.alloca() : memref<16384xf32>
+    scf.for %j = %c0 to %c16384 step %c1 {
+      %v = memref.load %y[%i, %j] : memref<2x16384xf32>
+      memref.store %v, %s[%j] : memref<16384xf32>
+    }
+    scf.for %j = %c0 to %c16384 step %c1 {
+      %v = memref.load %s[%j] : memref<16384xf32>
+      memref.store %v, %y[%i, %j] : memref<2x16384xf32>
+    }
+  }
+  return
+}

@@ -24,6 +24,7 @@ namespace mlir::circ {
 
 struct LoweringOptions {
   int64_t batch = 0;          ///< 0: dynamic batch dimension
+  int64_t seqLen = 0;         ///< tokens per sequence; 0: the model's ctx
   bool withLoss = false;      ///< also build @loss(tokens, targets, params...)
   bool withMaskGates = false; ///< circ.mask_gate at every node location
 };

@@ -18,6 +18,16 @@ def CircMapParallelToGPU : Pass<"circ-map-parallel-to-gpu", "::mlir::ModuleOp"> 
     `convert-circ-to-loops` emits, which the CPU tests run) into a
     `gpu.launch`, so the GPU runs the same loop nest:
 
+    0. **Tiles.** A nest whose iterations allocate scratch (`memref.alloca`
+       of static shape, only loaded and stored, at most 48 KiB in all: the
+       transposed activation tiles of the CPU projection kernels) runs one
+       iteration per block with the scratch as workgroup (shared) memory.
+       Each top-level loop of the body is a phase: spread over the block's
+       threads (thread t runs iterations t, t + T, ...) when its iterations
+       touch disjoint elements, else run by thread 0; every phase ends with
+       a barrier. T is the widest phase rounded up to a warp multiple, at
+       most `block-threads`. Larger scratch gets a warning and the per-thread
+       mapping below.
     1. **Promotion.** An `scf.for` directly inside the parallel loop whose
        iterations are independent (no loop-carried values, bounds defined
        above the nest, every store indexed by the loop's induction variable

@@ -43,6 +43,7 @@ mlir::circ::lowerToCirc(MLIRContext &ctx, const fe::RunSpec &spec,
                         const LoweringOptions &options) {
   ModelBuildOptions build;
   build.batch = options.batch;
+  build.seqLen = options.seqLen;
   build.withLoss = options.withLoss;
   build.withMaskGates = options.withMaskGates;
   build.locationFor = [&](llvm::StringRef key) {
