@@ -62,9 +62,12 @@ if os.path.exists("/dev/nvidia0") and any(
 if getattr(config, "circ_enable_mpi", "OFF").upper() in ("ON", "1", "TRUE") \
         and shutil.which("mpirun"):
     config.available_features.add("mpi")
-    # CI runs as root; the machine may have fewer cores than ranks.
+    # CI runs as root, in a container that may forbid the cross-process
+    # memory copies of Open MPI's shared-memory transport; the machine may
+    # have fewer cores than ranks.
     config.substitutions.append(
-        ("%mpirun", "mpirun --allow-run-as-root --oversubscribe"))
+        ("%mpirun", "mpirun --allow-run-as-root --oversubscribe "
+                    "--mca btl_vader_single_copy_mechanism none"))
 
 # The report viewer's browser test (test/Viewer): Debian's chromium driven by
 # playwright-core, which scripts/setup.sh installs into tools/viewer.
