@@ -75,7 +75,8 @@ struct CircFoldRMSNormGain
     auto unit = RMSNormOp::create(b, norm.getLoc(), norm.getInput(), ones,
                                   norm.getEpsilonAttr());
     Value gain = norm.getGain();
-    for (OpOperand &use : llvm::make_early_inc_range(norm.getResult().getUses()))
+    for (OpOperand &use :
+         llvm::make_early_inc_range(norm.getResult().getUses()))
       scaleProjection(use.getOwner(), unit.getResult(), gain);
     norm.erase();
   }
@@ -93,9 +94,9 @@ struct CircFoldRMSNormGain
     } else {
       auto old = cast<FusedProjOp>(user);
       fused = FusedProjOp::create(
-          b, old.getLoc(), old.getType(), input, old.getWeight(),
-          old.getBias(), scale, old.getTau(), old.getMean(), old.getGelu(),
-          old.getKAttr(), old.getSiteAttr(), old.getLayerAttr());
+          b, old.getLoc(), old.getType(), input, old.getWeight(), old.getBias(),
+          scale, old.getTau(), old.getMean(), old.getGelu(), old.getKAttr(),
+          old.getSiteAttr(), old.getLayerAttr());
     }
     user->getResult(0).replaceAllUsesWith(fused.getResult());
     user->erase();

@@ -1,4 +1,5 @@
-//===- FuseProjectionEpilogue.cpp - circ-fuse-projection-epilogue -*- C++ -*-===//
+//===- FuseProjectionEpilogue.cpp - epilogue fusion -------------*- C++ -*-===//
+//-*-===//
 //
 // Grows a chain from every projection through the single users of its
 // result (gelu, abs_topk, mask_gate, in this order) and replaces it by one
@@ -70,8 +71,8 @@ struct Chain {
     if (auto g = dyn_cast<MaskGateOp>(op)) {
       if (g.getInput() != tail()->getResult(0))
         return "the projection's result is not the gated input";
-      if (last == Step::topk && (g.getSiteAttr() != site ||
-                                 g.getLayerAttr() != layer))
+      if (last == Step::topk &&
+          (g.getSiteAttr() != site || g.getLayerAttr() != layer))
         return "it gates a different node location than the abs_topk";
     }
     return "";
@@ -171,10 +172,9 @@ struct CircFuseProjectionEpilogue
       return;
     for (Operation *user : users)
       if (stepOf(user) != Step::none)
-        user->emitRemark()
-            << "not fused into the projection: its input has "
-            << users.size()
-            << " uses, and a fused kernel never materialises it";
+        user->emitRemark() << "not fused into the projection: its input has "
+                           << users.size()
+                           << " uses, and a fused kernel never materialises it";
   }
 };
 

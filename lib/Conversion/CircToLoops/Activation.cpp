@@ -34,15 +34,14 @@ void mlir::circ::emitAbsTopKRow(KernelBuilder &b, Value src, Value srcRow,
   auto count = [&](KernelBuilder &b, Cmp pred, Value t) {
     Value one = b.splat(b.i32(1), lanes), none = b.splat(b.i32(0), lanes);
     Value tv = b.splat(t, lanes);
-    Value acc = b.vectorLoop(
-        width, {none},
-        [&](KernelBuilder &b, Value col, Value mask,
-            ValueRange acc) -> SmallVector<Value> {
-          Value hit = b.cmp(pred, keys(b, col, mask), tv);
-          if (mask)
-            hit = b.andi(hit, mask);
-          return {b.add(acc[0], b.select(hit, one, none))};
-        })[0];
+    Value acc = b.vectorLoop(width, {none},
+                             [&](KernelBuilder &b, Value col, Value mask,
+                                 ValueRange acc) -> SmallVector<Value> {
+                               Value hit = b.cmp(pred, keys(b, col, mask), tv);
+                               if (mask)
+                                 hit = b.andi(hit, mask);
+                               return {b.add(acc[0], b.select(hit, one, none))};
+                             })[0];
     return b.reduce(Reduce::add, acc);
   };
   // Largest t with #(key ≥ t) ≥ k: invariant count(lo) ≥ k > count(hi);
@@ -62,18 +61,17 @@ void mlir::circ::emitAbsTopKRow(KernelBuilder &b, Value src, Value srcRow,
              mask);
   });
   Value ties = b.sub(kI32, count(b, Cmp::gt, bounds[0]));
-  b.forLoop(b.index(0), width, b.index(1), {b.i32(0)},
-            [&](KernelBuilder &b, Value col,
-                ValueRange taken) -> SmallVector<Value> {
-              Value v = b.load(src, {srcRow, col});
-              Value tie =
-                  b.andi(b.cmp(Cmp::eq, b.bitsOf(b.abs(v)), bounds[0]),
-                         b.cmp(Cmp::lt, taken[0], ties));
-              b.ifThen(tie, [&](KernelBuilder &b) {
-                b.store(done(b, v, col, Value()), dst, {dstRow, col});
-              });
-              return {b.add(taken[0], b.select(tie, b.i32(1), b.i32(0)))};
-            });
+  b.forLoop(
+      b.index(0), width, b.index(1), {b.i32(0)},
+      [&](KernelBuilder &b, Value col, ValueRange taken) -> SmallVector<Value> {
+        Value v = b.load(src, {srcRow, col});
+        Value tie = b.andi(b.cmp(Cmp::eq, b.bitsOf(b.abs(v)), bounds[0]),
+                           b.cmp(Cmp::lt, taken[0], ties));
+        b.ifThen(tie, [&](KernelBuilder &b) {
+          b.store(done(b, v, col, Value()), dst, {dstRow, col});
+        });
+        return {b.add(taken[0], b.select(tie, b.i32(1), b.i32(0)))};
+      });
 }
 
 namespace {

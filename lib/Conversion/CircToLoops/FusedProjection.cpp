@@ -47,17 +47,16 @@ WeightBuffers scaleInputColumns(KernelBuilder &b, WeightBuffers w,
   switch (w.layout) {
   case SparseLayout::csr: {
     Value scaled = allocLike(b, w.values);
-    b.parallelFor(zero, b.dim(w.dense, 0), one,
-                  [&](KernelBuilder &b, ValueRange ivs) {
-                    Value begin = b.toIndex(b.load(w.rowPtr, {ivs[0]}));
-                    Value end =
-                        b.toIndex(b.load(w.rowPtr, {b.add(ivs[0], one)}));
-                    b.forLoop(begin, end, one, [&](KernelBuilder &b, Value p) {
-                      Value k = b.toIndex(b.load(w.colIdx, {p}));
-                      b.store(b.mul(b.load(w.values, {p}), b.load(scale, {k})),
-                              scaled, {p});
-                    });
-                  });
+    b.parallelFor(
+        zero, b.dim(w.dense, 0), one, [&](KernelBuilder &b, ValueRange ivs) {
+          Value begin = b.toIndex(b.load(w.rowPtr, {ivs[0]}));
+          Value end = b.toIndex(b.load(w.rowPtr, {b.add(ivs[0], one)}));
+          b.forLoop(begin, end, one, [&](KernelBuilder &b, Value p) {
+            Value k = b.toIndex(b.load(w.colIdx, {p}));
+            b.store(b.mul(b.load(w.values, {p}), b.load(scale, {k})), scaled,
+                    {p});
+          });
+        });
     w.values = scaled;
     return w;
   }
@@ -86,15 +85,14 @@ WeightBuffers scaleInputColumns(KernelBuilder &b, WeightBuffers w,
   default: {
     Value scaled = allocLike(b, w.dense);
     Value width = b.dim(w.dense, 1);
-    b.parallelFor(zero, b.dim(w.dense, 0), one,
-                  [&](KernelBuilder &b, ValueRange ivs) {
-                    b.vectorLoop(width, [&](KernelBuilder &b, Value col,
-                                            Value mask) {
-                      Value v = b.vload(lanes, w.dense, {ivs[0], col}, mask);
-                      Value s = b.vload(lanes, scale, {col}, mask);
-                      b.vstore(b.mul(v, s), scaled, {ivs[0], col}, mask);
-                    });
-                  });
+    b.parallelFor(
+        zero, b.dim(w.dense, 0), one, [&](KernelBuilder &b, ValueRange ivs) {
+          b.vectorLoop(width, [&](KernelBuilder &b, Value col, Value mask) {
+            Value v = b.vload(lanes, w.dense, {ivs[0], col}, mask);
+            Value s = b.vload(lanes, scale, {col}, mask);
+            b.vstore(b.mul(v, s), scaled, {ivs[0], col}, mask);
+          });
+        });
     w.dense = scaled;
     return w;
   }
@@ -127,8 +125,7 @@ struct FusedProjLowering : CircLoweringPattern<FusedProjOp> {
     auto weightType = op.getWeight().getType();
     int64_t outDim = weightType.getDimSize(0), inDim = weightType.getDimSize(1);
     // The top-k tile Z takes as much scratch as Yt.
-    int64_t tile =
-        chooseTileTokens(options, inDim, k ? 2 * outDim : outDim);
+    int64_t tile = chooseTileTokens(options, inDim, k ? 2 * outDim : outDim);
     int64_t lanes = b.vectorWidth, vectors = tile / lanes;
     Value tokens = b.dim(x, 0), tileSize = b.index(tile);
     Value tiles = b.div(b.add(tokens, b.index(tile - 1)), tileSize);
@@ -144,8 +141,8 @@ struct FusedProjLowering : CircLoweringPattern<FusedProjOp> {
                   Value keep, ablated;
                   if (gateHere) {
                     keep = b.cmp(Cmp::ge, b.load(tau, {n}), b.f32(0.0));
-                    ablated = b.splat(mean ? b.load(mean, {n}) : b.f32(0.0),
-                                      lanes);
+                    ablated =
+                        b.splat(mean ? b.load(mean, {n}) : b.f32(0.0), lanes);
                   }
                   for (int64_t v = 0; v < vectors; ++v) {
                     Value col = b.index(v * lanes);
@@ -175,8 +172,8 @@ struct FusedProjLowering : CircLoweringPattern<FusedProjOp> {
             emitTransposeOut(b, yt, y, first, count);
             return;
           }
-          Value z = b.stackAlloc(
-              MemRefType::get({tile, outDim}, b.getF32Type()));
+          Value z =
+              b.stackAlloc(MemRefType::get({tile, outDim}, b.getF32Type()));
           emitTransposeOut(b, yt, z, b.index(0), count);
           b.forLoop(b.index(0), count, b.index(1),
                     [&](KernelBuilder &b, Value j) {

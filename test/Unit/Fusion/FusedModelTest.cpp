@@ -166,7 +166,8 @@ std::map<std::string, F32> modelValues(const ModelCase &c) {
   ref::sparsify(c.config, params);
   std::map<std::string, ref::Tensor> all(params.begin(), params.end());
   if (c.gates)
-    for (const auto &[node, gate] : ref::randomGates(c.config, c.seed + 1).sites) {
+    for (const auto &[node, gate] :
+         ref::randomGates(c.config, c.seed + 1).sites) {
       all[node + ".tau"] = gate.tau;
       all[node + ".mean"] = gate.mean;
     }
@@ -240,7 +241,9 @@ void PrintTo(const ModelCase &c, std::ostream *os) { *os << c.name; }
 class TrainingStep : public ::testing::TestWithParam<ModelCase> {};
 class PruningStep : public ::testing::TestWithParam<ModelCase> {};
 
-TEST_P(TrainingStep, FusedMatchesUnfused) { compareForms(GetParam(), {}, false); }
+TEST_P(TrainingStep, FusedMatchesUnfused) {
+  compareForms(GetParam(), {}, false);
+}
 
 TEST_P(PruningStep, FusedMatchesUnfused) {
   const ModelCase &c = GetParam();
@@ -256,26 +259,28 @@ std::string caseName(const ::testing::TestParamInfo<ModelCase> &info) {
 }
 
 const ModelCase kTrainingCases[] = {
-    {"sparse_sink_bigram", config(2, 32, 8, 64, 64, 0.25, 0.5,
-                                  circ::kAllNodeLocations, true, true, false),
+    {"sparse_sink_bigram",
+     config(2, 32, 8, 64, 64, 0.25, 0.5, circ::kAllNodeLocations, true, true,
+            false),
      2, 12, false, 21},
-    {"dense_no_residual_reads", config(2, 32, 8, 64, 48, 1.0, 1.0,
-                                       kNoResidualReads, true, false, true),
-     2, 9, false, 24},
+    {"dense_no_residual_reads",
+     config(2, 32, 8, 64, 48, 1.0, 1.0, kNoResidualReads, true, false, true), 2,
+     9, false, 24},
 };
 
 const ModelCase kPruningCases[] = {
-    {"gated_positional", config(1, 48, 16, 96, 40, 0.3, 0.6,
-                                circ::kAllNodeLocations, true, true, true),
+    {"gated_positional",
+     config(1, 48, 16, 96, 40, 0.3, 0.6, circ::kAllNodeLocations, true, true,
+            true),
      3, 7, true, 22},
-    {"gated_no_residual_reads", config(1, 32, 16, 128, 48, 0.2, 0.5,
-                                       kNoResidualReads, false, true, false),
+    {"gated_no_residual_reads",
+     config(1, 32, 16, 128, 48, 0.2, 0.5, kNoResidualReads, false, true, false),
      2, 16, true, 23},
 };
 
 INSTANTIATE_TEST_SUITE_P(Fusion, TrainingStep,
                          ::testing::ValuesIn(kTrainingCases), caseName);
-INSTANTIATE_TEST_SUITE_P(Fusion, PruningStep, ::testing::ValuesIn(kPruningCases),
-                         caseName);
+INSTANTIATE_TEST_SUITE_P(Fusion, PruningStep,
+                         ::testing::ValuesIn(kPruningCases), caseName);
 
 } // namespace

@@ -34,8 +34,8 @@ struct FusedCase {
   std::string layout, axis; ///< layout "none": a dense weight type
   double density;
   bool bias, scale, gelu;
-  int64_t k;   ///< 0: no AbsTopK
-  int gate;    ///< 0: none, 1: zero ablation, 2: mean ablation
+  int64_t k;     ///< 0: no AbsTopK
+  int gate;      ///< 0: none, 1: zero ablation, 2: mean ablation
   bool integers; ///< small integer values: exact sums and many ties
   int64_t tileTokens;
   bool parallel;
@@ -104,8 +104,8 @@ std::string source(const FusedCase &c, bool fused) {
       last = "%h";
     }
     if (c.k) {
-      s << "  %a = circ.abs_topk " << last << " {k = " << c.k << " : i64} : "
-        << y << "\n";
+      s << "  %a = circ.abs_topk " << last << " {k = " << c.k
+        << " : i64} : " << y << "\n";
       last = "%a";
     }
     if (c.gate) {
@@ -169,12 +169,13 @@ void runCase(const FusedCase &c) {
 
   uint32_t seed = static_cast<uint32_t>(std::hash<std::string>()(c.name));
   F32 x = values({c.batch, c.seq, c.in}, seed, c.integers);
-  F32 dense = randomSparse(c.out, c.in, c.layout == "none" ? 1.0 : c.density,
-                           4, c.axis == "rows", seed + 1);
+  F32 dense = randomSparse(c.out, c.in, c.layout == "none" ? 1.0 : c.density, 4,
+                           c.axis == "rows", seed + 1);
   if (c.integers)
     for (float &v : dense.data)
-      v = v == 0.0f ? 0.0f : std::max(1.0f, std::round(std::fabs(v) * 2.0f)) *
-                                 (v < 0 ? -1.0f : 1.0f);
+      v = v == 0.0f ? 0.0f
+                    : std::max(1.0f, std::round(std::fabs(v) * 2.0f)) *
+                          (v < 0 ? -1.0f : 1.0f);
   SparseWeight w(dense);
   F32 bias = values({c.out}, seed + 2, c.integers);
   // Scales away from zero, so the folded product is well conditioned.
@@ -199,8 +200,7 @@ void runCase(const FusedCase &c) {
     ASSERT_EQ(got.size(), want.size());
     int reported = 0;
     for (int64_t i = 0; i < got.size(); ++i)
-      if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0 &&
-          reported++ < 8)
+      if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0 && reported++ < 8)
         ADD_FAILURE() << c.name << ": fused[" << i << "] = " << got[i]
                       << ", unfused " << want[i];
   }
@@ -212,8 +212,8 @@ void runCase(const FusedCase &c) {
     for (int64_t k = 0; k < c.in; ++k)
       ws[n * c.in + k] =
           double(dense[n * c.in + k]) * (c.scale ? double(gain[k]) : 1.0);
-  ref::Tensor b = c.bias ? ref::Tensor(bias.data.begin(), bias.data.end())
-                         : ref::Tensor();
+  ref::Tensor b =
+      c.bias ? ref::Tensor(bias.data.begin(), bias.data.end()) : ref::Tensor();
   ref::Tensor z = ref::linear(xs, rows, ws, c.out, c.in, b);
   if (c.gelu)
     for (double &v : z)
@@ -267,8 +267,8 @@ TEST_P(FusedProjectionTest, MatchesUnfusedAndOracle) { runCase(GetParam()); }
 // gate, integers, tileTokens, parallel
 const FusedCase kCases[] = {
     // Every epilogue at once on each layout; 3·37 tokens cross tile edges.
-    {"dense_all", 3, 37, 40, 72, "none", "rows", 1.0, true, false, true, 18,
-     2, false, 0, true},
+    {"dense_all", 3, 37, 40, 72, "none", "rows", 1.0, true, false, true, 18, 2,
+     false, 0, true},
     {"csr_all", 3, 37, 40, 72, "csr", "rows", 0.2, true, false, true, 18, 2,
      false, 0, true},
     {"ell_rows_all", 3, 37, 40, 72, "ell", "rows", 0.2, true, false, true, 18,
@@ -277,38 +277,38 @@ const FusedCase kCases[] = {
      2, false, 0, true},
     // Each epilogue step alone, and a gate without AbsTopK (decided per
     // feature on the feature-major tile).
-    {"topk_only", 2, 21, 33, 50, "csr", "rows", 0.3, false, false, false, 12,
-     0, false, 16, true},
+    {"topk_only", 2, 21, 33, 50, "csr", "rows", 0.3, false, false, false, 12, 0,
+     false, 16, true},
     {"gelu_only", 2, 21, 33, 50, "csr", "rows", 0.3, true, false, true, 0, 0,
      false, 16, false},
-    {"gate_zero_only", 2, 21, 33, 50, "ell", "cols", 0.3, true, false, false,
-     0, 1, false, 0, true},
+    {"gate_zero_only", 2, 21, 33, 50, "ell", "cols", 0.3, true, false, false, 0,
+     1, false, 0, true},
     {"gelu_gate_mean", 1, 70, 24, 40, "none", "rows", 1.0, false, false, true,
      0, 2, false, 32, true},
     // Ties: integer values make many equal magnitudes; index order decides,
     // in the vector keep pass and the scalar tie scan, through the gate.
-    {"ties_csr", 2, 29, 20, 48, "csr", "rows", 0.25, true, false, false, 11,
-     2, true, 0, true},
-    {"ties_dense_k1", 1, 17, 12, 33, "none", "rows", 1.0, false, false,
-     false, 1, 1, true, 16, false},
-    {"k_equals_width", 1, 9, 16, 20, "csr", "rows", 0.5, true, false, false,
-     20, 2, false, 0, true},
+    {"ties_csr", 2, 29, 20, 48, "csr", "rows", 0.25, true, false, false, 11, 2,
+     true, 0, true},
+    {"ties_dense_k1", 1, 17, 12, 33, "none", "rows", 1.0, false, false, false,
+     1, 1, true, 16, false},
+    {"k_equals_width", 1, 9, 16, 20, "csr", "rows", 0.5, true, false, false, 20,
+     2, false, 0, true},
     // The folded RMSNorm gain (scale) on every layout, with and without an
     // epilogue (oracle only: the folded product rounds differently).
-    {"scale_dense", 2, 19, 40, 36, "none", "rows", 1.0, true, true, false, 0,
-     0, false, 0, true},
-    {"scale_csr_all", 2, 19, 40, 36, "csr", "rows", 0.25, true, true, true,
-     9, 2, false, 0, true},
+    {"scale_dense", 2, 19, 40, 36, "none", "rows", 1.0, true, true, false, 0, 0,
+     false, 0, true},
+    {"scale_csr_all", 2, 19, 40, 36, "csr", "rows", 0.25, true, true, true, 9,
+     2, false, 0, true},
     {"scale_ell_rows", 2, 19, 40, 36, "ell", "rows", 0.25, false, true, false,
      9, 0, false, 0, true},
-    {"scale_ell_cols", 2, 19, 40, 36, "ell", "cols", 0.25, true, true, false,
-     0, 1, false, 0, true},
+    {"scale_ell_cols", 2, 19, 40, 36, "ell", "cols", 0.25, true, true, false, 0,
+     1, false, 0, true},
 };
 
-INSTANTIATE_TEST_SUITE_P(
-    Fusion, FusedProjectionTest, ::testing::ValuesIn(kCases),
-    [](const ::testing::TestParamInfo<FusedCase> &info) {
-      return std::string(info.param.name);
-    });
+INSTANTIATE_TEST_SUITE_P(Fusion, FusedProjectionTest,
+                         ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<FusedCase> &info) {
+                           return std::string(info.param.name);
+                         });
 
 } // namespace
