@@ -22,7 +22,7 @@ rt::Error Communicator::verifyAgreement(uint64_t checksum,
   return rt::Error::failure(
       what + " differ between ranks: rank(s) " + differing +
       " disagree with rank 0; the ranks no longer train the same model "
-      "(a rank on a different build, CPU code path or input?), stopping");
+      "(a different build, spec or input on some rank?), stopping");
 }
 
 int circ::train::reportFailure(Communicator &comm, const std::string &message,

@@ -95,8 +95,7 @@ TEST(DataParallel, AgreementNamesTheRanksThatDiffer) {
   EXPECT_EQ(e.message(),
             "the weights after step 20 differ between ranks: rank(s) 1, 3 "
             "disagree with rank 0; the ranks no longer train the same model "
-            "(a rank on a different build, CPU code path or input?), "
-            "stopping");
+            "(a different build, spec or input on some rank?), stopping");
 }
 
 TEST(DataParallel, ChecksumSeesEveryBit) {
