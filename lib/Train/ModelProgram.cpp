@@ -8,6 +8,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <map>
+
 using namespace mlir;
 using namespace mlir::circ;
 using ::circ::rt::Error;
@@ -124,6 +127,37 @@ Error ModelProgram::call(StringRef fn, ArrayRef<const int32_t *> ids,
         return std::make_pair(store, *i);
     return std::nullopt;
   };
+  // ELL arrays of the weights whose layout is `ell`, built for this call
+  // from the store's CSR (row units) or CSC (column units): one list per
+  // unit, padded to the longest with index 0 and value 0 (docs/codegen.md).
+  struct Ell {
+    int64_t units = 0, width = 0;
+    std::vector<int32_t> idx;
+    std::vector<float> values;
+  };
+  std::map<std::string, Ell> ells;
+  auto ellOf = [&](const std::string &name, const ::circ::ParamSpec &spec,
+                   const ::circ::rt::SparseIndex &index) -> const Ell & {
+    auto [it, fresh] = ells.try_emplace(name);
+    Ell &e = it->second;
+    if (!fresh)
+      return e;
+    const bool byRows = spec.unitAxis != ::circ::UnitAxis::Cols;
+    const std::vector<int32_t> &ptr = byRows ? index.rowPtr : index.colPtr;
+    const std::vector<int32_t> &pos = byRows ? index.colIdx : index.rowIdx;
+    const std::vector<float> &val = byRows ? index.rowValues : index.colValues;
+    e.units = byRows ? index.rows : index.cols;
+    for (int64_t u = 0; u < e.units; ++u)
+      e.width = std::max<int64_t>(e.width, ptr[u + 1] - ptr[u]);
+    e.idx.assign(e.units * e.width, 0);
+    e.values.assign(e.units * e.width, 0.0f);
+    for (int64_t u = 0; u < e.units; ++u)
+      for (int32_t j = ptr[u]; j < ptr[u + 1]; ++j) {
+        e.idx[u * e.width + (j - ptr[u])] = pos[j];
+        e.values[u * e.width + (j - ptr[u])] = val[j];
+      }
+    return e;
+  };
   std::vector<BufferArg> args;
   args.reserve(entry->buffers.size());
   size_t nextId = 0;
@@ -187,7 +221,13 @@ Error ModelProgram::call(StringRef fn, ArrayRef<const int32_t *> ids,
         bind(sparse->rowIdx);
       else if (info.buffer == "values_t")
         bind(sparse->colValues);
-      else
+      else if (info.buffer == "ell_idx" || info.buffer == "ell_values") {
+        const Ell &e = ellOf(info.param, store->spec(p), *sparse);
+        arg.data = info.buffer == "ell_idx"
+                       ? static_cast<void *>(const_cast<int32_t *>(e.idx.data()))
+                       : static_cast<void *>(const_cast<float *>(e.values.data()));
+        arg.shape = {e.units, e.width};
+      } else
         return Error::failure("parameter '" + info.param + "': buffer '" +
                               info.buffer +
                               "' of its layout is not kept by the runtime");
