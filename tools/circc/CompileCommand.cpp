@@ -173,11 +173,15 @@ static mlir::LogicalResult lowerToPtx(mlir::ModuleOp module,
 /// --ptxas, else the toolkit's ptxas; the error says how to point at one.
 static Expected<std::string> ptxasPath() {
   if (!ptxasOption.empty()) {
-    if (ErrorOr<std::string> found = sys::findProgramByName(ptxasOption))
-      return *found;
-    if (sys::fs::can_execute(ptxasOption))
-      return ptxasOption.getValue();
-    return createStringError("--ptxas='" + ptxasOption +
+    // A bare name is looked up on PATH, a path is taken as it is.
+    StringRef name = ptxasOption;
+    if (!name.contains('/')) {
+      if (ErrorOr<std::string> found = sys::findProgramByName(name))
+        return *found;
+    } else if (sys::fs::can_execute(name) && !sys::fs::is_directory(name)) {
+      return name.str();
+    }
+    return createStringError("--ptxas='" + name +
                              "' is not an executable file");
   }
   Expected<std::string> found = mlir::circ::findPtxas();

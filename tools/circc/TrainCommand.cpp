@@ -3,6 +3,8 @@
 // `circc train file.circ`: trains the model of the file's train block on its
 // data (by default the Python standard library installed here), writing
 // metrics, checkpoints and the tokenizer into the run directory.
+// `--device cuda` checks for a device through runtime/cuda and stops: the CUDA
+// training path has not been validated on a device (docs/gpu.md).
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +12,7 @@
 
 #include "circ/Train/Communicator.h"
 #include "circ/Train/Trainer.h"
+#include "circ_runtime/Cuda.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
@@ -58,6 +61,37 @@ static cl::opt<int64_t>
            cl::value_desc("step"), cl::sub(trainCommand),
            cl::cat(circcCategory));
 
+static cl::opt<std::string>
+    device("device",
+           cl::desc("Where to train: cpu (default), or cuda[:N] (checks for "
+                    "the device; the CUDA path is not validated yet)"),
+           cl::value_desc("cpu|cuda[:N]"), cl::init("cpu"),
+           cl::sub(trainCommand), cl::cat(circcCategory));
+
+/// `--device cuda[:N]`: says whether device N exists and, either way, that
+/// training does not run there — never a silent fallback to the CPU. The
+/// GPU kernels of the training step assemble (circc compile --emit=cubin
+/// --with-loss-grad) and the runtime loads and launches kernels, but no step
+/// has been checked against the CPU on a device.
+static int refuseCudaDevice(StringRef spelled) {
+  StringRef rest = spelled.drop_front(strlen("cuda"));
+  int ordinal = 0;
+  if (!rest.empty() && (!rest.consume_front(":") ||
+                        rest.getAsInteger(10, ordinal) || ordinal < 0))
+    return usageError("--device must be 'cpu', 'cuda' or 'cuda:N', not '" +
+                      spelled + "'");
+  rt::Expected<rt::cuda::Device> dev = rt::cuda::Device::open(ordinal);
+  if (!dev)
+    return usageError("--device " + spelled + ": " + dev.message() +
+                      "; train on the CPU with --device cpu");
+  const rt::cuda::DeviceInfo &info = dev->info();
+  return usageError("--device " + spelled + ": found " + info.name + " (" +
+                    info.arch() +
+                    "), but the CUDA training path has not been validated on "
+                    "a device yet, so it does not run; train on the CPU with "
+                    "--device cpu");
+}
+
 int circ::driver::runTrain() {
   if (input.empty())
     return usageError("no input file; run 'circc train --help'");
@@ -74,6 +108,12 @@ int circ::driver::runTrain() {
     return loaded.exitCode;
   if (!loaded.spec->train)
     return usageError(input + " has no 'train' block to run");
+  if (device != "cpu") {
+    if (!StringRef(device).starts_with("cuda"))
+      return usageError("--device must be 'cpu', 'cuda' or 'cuda:N', not '" +
+                        device + "'");
+    return refuseCudaDevice(device);
+  }
 
   train::TrainOverrides overrides;
   if (steps.getNumOccurrences())
