@@ -28,6 +28,10 @@ namespace mlir::circ {
 void mlir::circ::buildCPULoopsPipeline(OpPassManager &pm,
                                        const CPUPipelineOptions &options) {
   pm.addPass(createCanonicalizerPass());
+  // circ-level rewrites: the layout of every sparse weight (which fixes the
+  // buffers the caller passes).
+  if (options.optimize)
+    pm.addPass(createCircSelectLayouts());
   // Fusion (docs/codegen.md): RMSNorm gains into the following weights,
   // then GELU/AbsTopK/gate epilogues into the projections' kernels.
   if (options.optimize) {

@@ -3,7 +3,8 @@
 // RUN: circ-opt %s --pass-pipeline='builtin.module(circ-cpu-pipeline{vector-width=8})' | FileCheck %s --check-prefix=W8
 
 // Tests that a small block lowers all the way to the LLVM dialect: one
-// function taking the CSR weight's seven buffers and the output, a C wrapper,
+// function (its weight in the ELL layout circ-select-layouts picks, since
+// the min-4 rule fills the budget) and the output, a C wrapper,
 // OpenMP worksharing loops for the parallel kernels, 16-lane vectors, heap
 // intermediates that are freed, and no math call left for libm.
 // CHECK-NOT: func.func

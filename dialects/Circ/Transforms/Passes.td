@@ -50,6 +50,36 @@ def CircDifferentiate : Pass<"circ-differentiate", "::mlir::ModuleOp"> {
   ];
 }
 
+def CircSelectLayouts : Pass<"circ-select-layouts", "::mlir::ModuleOp"> {
+  let summary = "Choose the storage layout of every sparse weight argument";
+  let description = [{
+    Rewrites the `layout` of the `#circ.sparsity` encoding of every rank-2
+    weight argument of every function, from its density, shape, unit axis
+    and uses, so the choice is visible in the IR and fixes the buffers the
+    caller passes (docs/codegen.md, calling convention):
+
+    * `dense` when the weight is only read by lookups (`circ.embed`,
+      `circ.bigram`), which gather rows of the dense values, or when
+      `density >= dense-threshold` (an index would not pay for itself);
+    * `ell` when the weight has a unit axis and the minimum-per-unit rule
+      fills the whole budget, `min_per_unit · units >= density · N · K`:
+      the top-k projection then keeps exactly `min(min_per_unit, unit
+      length)` entries in every unit, so ELL has no padding and its slot
+      loop a fixed trip count (at density 1/64 with d_model 256, or 1/1000
+      with d_model 1024, every block matrix is in this regime);
+    * `csr` otherwise.
+
+    The pass rejects a weight argument whose uses are not all `circ` ops
+    (a call or a return would see its type change).
+  }];
+  let options = [
+    Option<"denseThreshold", "dense-threshold", "double", /*default=*/"0.5",
+           "density at and above which a weight stays dense">,
+    Option<"allowEll", "allow-ell", "bool", /*default=*/"true",
+           "choose ell where the min-per-unit rule fills the budget">
+  ];
+}
+
 def CircFoldRMSNormGain
     : Pass<"circ-fold-rmsnorm-gain", "::mlir::func::FuncOp"> {
   let summary = "Fold RMSNorm gains into the weights of the projections they feed";
