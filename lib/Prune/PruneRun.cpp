@@ -783,7 +783,8 @@ Expected<PruneSummary> prune::runPrune(const frontend::RunSpec &spec,
       skipped.task = name;
       skipped.skipped = data.message();
       summary.tasks.push_back(skipped);
-      std::cerr << "circc: warning: skipping " << data.message() << "\n";
+      std::cerr << "circc: warning: skipping a task: " << data.message()
+                << "\n";
       continue;
     }
     runs.push_back({task, std::move(*data), {}, {}, {}});
@@ -800,14 +801,15 @@ Expected<PruneSummary> prune::runPrune(const frontend::RunSpec &spec,
   if (Error e = loadStreams(run))
     return e;
 
+  const int64_t pairsPerStep = o.batch.value_or(p.batch.value);
   run.progress.say("compiling the pruning model (" +
                    std::to_string(run.config.nLayer) + " layers, d_model " +
                    std::to_string(run.config.dModel) + ", " +
-                   std::to_string(2 * p.batch.value) + " prompts x " +
+                   std::to_string(2 * pairsPerStep) + " prompts x " +
                    std::to_string(run.seqLen) + " tokens)");
   auto compileStart = Clock::now();
   CompiledTaskModelOptions mo;
-  mo.batch = 2 * p.batch.value;
+  mo.batch = 2 * pairsPerStep;
   mo.seqLen = run.seqLen;
   mo.activationBatch = 8;
   mo.activationSeqLen = run.config.ctx;

@@ -31,6 +31,7 @@ extern llvm::cl::SubCommand checkCommand;
 extern llvm::cl::SubCommand compileCommand;
 extern llvm::cl::SubCommand trainCommand;
 extern llvm::cl::SubCommand pruneCommand;
+extern llvm::cl::SubCommand compareCommand;
 extern llvm::cl::SubCommand reportCommand;
 extern llvm::cl::SubCommand exportCommand;
 
@@ -38,8 +39,12 @@ int runCheck();
 int runCompile();
 int runTrain();
 int runPrune();
+int runCompare();
 int runReport();
 int runExport();
+
+/// The largest --threads a subcommand accepts (the .circ blocks' bound).
+constexpr int64_t kMaxThreads = 4096;
 
 /// Reads `path` ("-" is stdin). On failure prints `circc: error: ...`.
 std::optional<frontend::SourceFile> readSource(llvm::StringRef path);
@@ -63,6 +68,11 @@ struct Loaded {
   int exitCode = ExitSuccess;
 };
 Loaded loadAndCheck(llvm::StringRef path);
+
+/// Prints an error about the checkpoint of `loaded`'s prune block at that
+/// setting (with a note on how to make it when it is the default one) and
+/// returns ExitInputErrors.
+int pruneCheckpointError(const Loaded &loaded, const std::string &message);
 
 } // namespace circ::driver
 

@@ -76,7 +76,8 @@ static cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
 
 /// An error at the prune block's checkpoint setting, rendered against the
 /// file like the checker's diagnostics.
-static int checkpointError(const Loaded &loaded, const std::string &message) {
+int circ::driver::pruneCheckpointError(const Loaded &loaded,
+                                       const std::string &message) {
   const frontend::PruneSpec &p = *loaded.spec->prune;
   frontend::Diagnostic diag;
   diag.id = frontend::DiagID::MissingCheckpoint;
@@ -107,6 +108,8 @@ int circ::driver::runPrune() {
                            {"--threads", &threads}})
     if (opt->getNumOccurrences() && *opt <= 0)
       return usageError(Twine(name) + " must be positive");
+  if (threads > kMaxThreads)
+    return usageError("--threads must be at most " + Twine(kMaxThreads));
   Loaded loaded = loadAndCheck(input);
   if (loaded.exitCode != ExitSuccess)
     return loaded.exitCode;
@@ -135,7 +138,7 @@ int circ::driver::runPrune() {
       errs() << "circc: error: " << message << "\n";
       return ExitInputErrors;
     }
-    return checkpointError(loaded, message);
+    return pruneCheckpointError(loaded, message);
   }
 
   prune::PruneOverrides overrides;

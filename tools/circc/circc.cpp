@@ -25,6 +25,8 @@ static const char *const kOverview =
     "  circc train [options] <file.circ>     train the model on its data\n"
     "  circc prune [options] <file.circ>     extract, audit and show each "
     "task's circuit\n"
+    "  circc compare <sparse.circ> <dense.circ>  circuit sizes of a sparse "
+    "and a dense model\n"
     "  circc report <run dir> [-o curve.svg] draw the loss and density "
     "curves\n"
     "  circc export --dense <ckpt> -o <file> dense fp32 weights, explicit "
@@ -45,7 +47,8 @@ int main(int argc, char **argv) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   for (llvm::cl::SubCommand *sub :
        {&llvm::cl::SubCommand::getTopLevel(), &checkCommand, &compileCommand,
-        &trainCommand, &pruneCommand, &reportCommand, &exportCommand})
+        &trainCommand, &pruneCommand, &compareCommand, &reportCommand,
+        &exportCommand})
     llvm::cl::HideUnrelatedOptions(circcCategory, *sub);
   if (!llvm::cl::ParseCommandLineOptions(argc, argv, kOverview, &llvm::errs()))
     return ExitUsageError;
@@ -57,6 +60,8 @@ int main(int argc, char **argv) {
     return runTrain();
   if (pruneCommand)
     return runPrune();
+  if (compareCommand)
+    return runCompare();
   if (reportCommand)
     return runReport();
   if (exportCommand)

@@ -32,6 +32,7 @@ struct PruneOverrides {
   std::optional<std::string> out;
   std::optional<std::string> corpus; ///< directory or glob of pretraining text
   std::optional<int64_t> steps;
+  std::optional<int64_t> batch; ///< task pairs per mask-optimisation step
   std::optional<int64_t> threads;
   bool audit = true;
   /// Mask-optimisation steps of the audit's control prunings (default: the
