@@ -129,8 +129,7 @@ void readPretrainingLosses(Side &side) {
     std::error_code ec;
     if (path.empty() || !fs::is_regular_file(path, ec))
       continue;
-    rt::Expected<report::TrainingCurves> curves =
-        report::readMetricsLog(path);
+    rt::Expected<report::TrainingCurves> curves = report::readMetricsLog(path);
     if (!curves) {
       errs() << "circc: warning: " << curves.message()
              << " (the pretraining losses are not reported)\n";
@@ -161,9 +160,12 @@ Json outcomeJson(const prune::TaskOutcome *t) {
     return {{"skipped", "not pruned"}};
   if (!t->pruned)
     return {{"skipped", t->skipped}};
-  return {{"edges", t->edges},           {"nodes", t->nodes},
-          {"reached_target", t->reachedTarget}, {"loss", number(t->loss)},
-          {"full_loss", number(t->fullLoss)}, {"report", t->dir + "/report.html"}};
+  return {{"edges", t->edges},
+          {"nodes", t->nodes},
+          {"reached_target", t->reachedTarget},
+          {"loss", number(t->loss)},
+          {"full_loss", number(t->fullLoss)},
+          {"report", t->dir + "/report.html"}};
 }
 
 /// Why a task does not enter the ratio; empty if it does.
@@ -195,14 +197,17 @@ int circ::driver::runCompare() {
   if (inputs.size() != 2)
     return usageError("expected two files, <sparse.circ> <dense.circ>; run "
                       "'circc compare --help'");
-  for (auto [name, opt] : {std::pair<const char *, cl::opt<int64_t> *>{
-                               "--steps", &steps},
-                           {"--batch", &batch},
-                           {"--threads", &threads}})
+  for (auto [name, opt] :
+       {std::pair<const char *, cl::opt<int64_t> *>{"--steps", &steps},
+        {"--batch", &batch},
+        {"--threads", &threads}})
     if (opt->getNumOccurrences() && *opt <= 0)
       return usageError(Twine(name) + " must be positive");
   if (threads > kMaxThreads)
     return usageError("--threads must be at most " + Twine(kMaxThreads));
+  constexpr int64_t kMaxBatch = int64_t(1) << 20; // the prune block's bound
+  if (batch > kMaxBatch)
+    return usageError("--batch must be at most " + Twine(kMaxBatch));
   if (out.empty())
     return usageError("--out must name a directory");
 
@@ -323,8 +328,8 @@ int circ::driver::runCompare() {
         {"step", s->checkpoint->state().step},
         {"holdout_loss", number(s->holdoutLoss)},
         {"train_loss", number(s->trainLoss)},
-        {"metrics_log", s->metricsLog.empty() ? Json(nullptr)
-                                              : Json(s->metricsLog)},
+        {"metrics_log",
+         s->metricsLog.empty() ? Json(nullptr) : Json(s->metricsLog)},
         {"target_loss", s->loaded.spec->prune->targetLoss.value},
         {"geometric_mean_edges", number(s == &sparse ? sparseMean : denseMean)},
         {"circuits", sum.index}};
@@ -351,9 +356,8 @@ int circ::driver::runCompare() {
            << s->summary.model << ", step " << s->checkpoint->state().step
            << ", holdout loss " << lossText(s->holdoutLoss) << ", train loss "
            << lossText(s->trainLoss) << " (" << s->summary.checkpoint << ")\n";
-  outs() << format("%-28s %12s %6s %-6s %12s %6s %s\n", "task",
-                   "sparse edges", "nodes", "target", "dense edges", "nodes",
-                   "target");
+  outs() << format("%-28s %12s %6s %-6s %12s %6s %s\n", "task", "sparse edges",
+                   "nodes", "target", "dense edges", "nodes", "target");
   for (const Json &row : j["tasks"]) {
     outs() << format("%-28s", row["task"].get<std::string>().c_str());
     for (const char *role : {"sparse", "dense"}) {
