@@ -896,6 +896,14 @@ Expected<PruneSummary> prune::runPrune(const frontend::RunSpec &spec,
       sizes.push_back(static_cast<double>(outcome.edges));
     summary.tasks.push_back(std::move(outcome));
   }
+  // Skipped tasks were recorded first; report in the order asked for.
+  auto position = [&](const TaskOutcome &t) {
+    return std::find(names.begin(), names.end(), t.task) - names.begin();
+  };
+  std::sort(summary.tasks.begin(), summary.tasks.end(),
+            [&](const TaskOutcome &a, const TaskOutcome &b) {
+              return position(a) < position(b);
+            });
   summary.geometricMeanEdges = sizes.empty()
                                    ? std::numeric_limits<double>::quiet_NaN()
                                    : circuits::geometricMean(sizes);
