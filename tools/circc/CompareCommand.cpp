@@ -16,6 +16,7 @@
 #include "circ/Prune/PruneRun.h"
 #include "circ/Report/LossCurve.h"
 #include "circ/Tasks/Tasks.h"
+#include "circ/Train/Communicator.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
@@ -247,9 +248,17 @@ int circ::driver::runCompare() {
     readPretrainingLosses(side);
   }
   Side &sparse = sides[0], &dense = sides[1];
+  // Under mpirun/srun the ranks share each model's tasks; rank 0 reports.
+  rt::Expected<std::unique_ptr<train::Communicator>> comm =
+      train::createWorldCommunicator();
+  if (!comm) {
+    errs() << "circc: error: " << comm.message() << "\n";
+    return ExitInputErrors;
+  }
+  train::Communicator &world = **comm;
   double sparseTarget = sparse.loaded.spec->prune->targetLoss.value;
   double denseTarget = dense.loaded.spec->prune->targetLoss.value;
-  if (sparseTarget != denseTarget)
+  if (sparseTarget != denseTarget && world.isRoot())
     errs() << "circc: warning: the prune blocks' target losses differ ("
            << sparseTarget << " vs " << denseTarget
            << "): the circuit sizes are measured at different targets\n";
@@ -274,21 +283,25 @@ int circ::driver::runCompare() {
     if (threads.getNumOccurrences())
       o.threads = threads;
     o.audit = audit;
-    o.progress = !quiet;
-    if (!quiet)
+    o.comm = &world;
+    o.progress = !quiet && world.isRoot();
+    if (o.progress)
       errs() << "pruning the " << side.role << " model ("
              << side.loaded.spec->path << ")\n";
     rt::Expected<prune::PruneSummary> summary =
         prune::runPrune(*side.loaded.spec, *side.checkpoint, o);
-    if (!summary) {
-      errs() << "circc: error: " << side.role << " model ("
-             << side.loaded.spec->path << "): " << summary.message() << "\n";
-      return ExitInputErrors;
-    }
+    if (!summary)
+      return train::reportFailure(world,
+                                  std::string(side.role) + " model (" +
+                                      side.loaded.spec->path +
+                                      "): " + summary.message(),
+                                  ExitInputErrors);
     side.summary = std::move(*summary);
     for (const prune::TaskOutcome &t : side.summary.tasks)
       side.byTask[t.task] = &t;
   }
+  if (!world.isRoot())
+    return ExitSuccess;
 
   // Per task: both circuits; the ratio over the tasks both solved.
   Json taskRows = Json::array();
