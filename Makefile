@@ -12,7 +12,9 @@ setup:
 build: setup
 	ninja -C $(BUILD) -j$(JOBS)
 
-demo: build
+# The main job needs only the tools, not the test binaries.
+demo: setup
+	ninja -C $(BUILD) -j$(JOBS) circc circ-opt circ-tasks
 	scripts/demo.sh $(BUILD)
 
 test: build
