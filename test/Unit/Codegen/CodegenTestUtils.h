@@ -63,6 +63,9 @@ public:
     options.parallel = parallel;
     options.vectorWidth = vectorWidth;
     options.tileTokens = tileTokens;
+    // Kernel tests pass the buffers of the layout their IR states, so the
+    // circ-level rewrites (layout selection, fusion) stay off.
+    options.optimize = false;
     auto jit = mlir::circ::JITModule::compile(*module, options);
     if (mlir::succeeded(jit))
       this->jit = std::move(*jit);
