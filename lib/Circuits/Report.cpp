@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "circ/Circuits/Circuit.h"
+#include "circ_runtime/Markup.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -20,29 +21,6 @@
 namespace circ::circuits {
 
 namespace {
-
-std::string escapeHtml(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out;
-}
 
 /// JSON safe inside <script>: '<', '>' and '&' only occur in JSON strings,
 /// where their \u escapes mean the same, and then "</script>" cannot occur.
@@ -89,7 +67,7 @@ std::string toHtml(const CircuitGraph &g) {
   const std::string_view tpl(kReportHtml, sizeof(kReportHtml) - 1);
   const std::pair<std::string_view, std::string> parts[] = {
       {"@CIRC_TITLE@",
-       escapeHtml(g.circuit.task + " circuit - " + g.circuit.model)},
+       rt::escapeMarkup(g.circuit.task + " circuit - " + g.circuit.model)},
       {"@CIRC_STYLE@", std::string(kReportCss, sizeof(kReportCss) - 1)},
       {"@CIRC_DATA@", scriptSafeJson(toJson(g))},
       {"@CIRC_SCRIPT@", std::string(kReportJs, sizeof(kReportJs) - 1)},

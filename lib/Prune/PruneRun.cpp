@@ -10,6 +10,7 @@
 #include "circ/Prune/Pruner.h"
 #include "circ/Target/JIT.h"
 #include "circ_runtime/Corpus.h"
+#include "circ_runtime/Markup.h"
 #include "circ_runtime/ParamStore.h"
 #include "circ_runtime/ThreadPool.h"
 #include "circ_runtime/TopK.h"
@@ -616,29 +617,6 @@ std::string jsonNumber(double v) {
   return fmt(v, "%.6g");
 }
 
-std::string htmlEscape(const std::string &s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '&':
-      out += "&amp;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out;
-}
-
 } // namespace
 
 std::string prune::indexJson(const PruneSummary &s) {
@@ -676,13 +654,14 @@ std::string prune::indexHtml(const PruneSummary &s) {
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
       "'none'; style-src 'unsafe-inline'\">\n<title>Circuits of " +
-      htmlEscape(s.model) +
+      rt::escapeMarkup(s.model) +
       "</title>\n<style>body{font:14px system-ui,sans-serif;margin:2em}"
       "table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px "
       "solid #ddd;text-align:left}td.n{text-align:right}.fail{color:#b00}"
       ".pass{color:#070}</style></head><body>\n<h1>Circuits of " +
-      htmlEscape(s.model) + "</h1>\n<p>Checkpoint <code>" +
-      htmlEscape(s.checkpoint) + "</code>. Geometric mean of circuit sizes: <b>" +
+      rt::escapeMarkup(s.model) + "</h1>\n<p>Checkpoint <code>" +
+      rt::escapeMarkup(s.checkpoint) +
+      "</code>. Geometric mean of circuit sizes: <b>" +
       (std::isfinite(s.geometricMeanEdges) ? fmt(s.geometricMeanEdges, "%.1f")
                                            : std::string("n/a")) +
       "</b> edges.</p>\n<table><tr><th>task</th><th>nodes</th><th>edges</th>"
@@ -690,12 +669,12 @@ std::string prune::indexHtml(const PruneSummary &s) {
   for (const TaskOutcome &t : s.tasks) {
     h += "<tr><td>";
     if (!t.pruned) {
-      h += htmlEscape(t.task) + "</td><td colspan=5>skipped: " +
-           htmlEscape(t.skipped) + "</td></tr>\n";
+      h += rt::escapeMarkup(t.task) + "</td><td colspan=5>skipped: " +
+           rt::escapeMarkup(t.skipped) + "</td></tr>\n";
       continue;
     }
-    h += "<a href=\"" + htmlEscape(t.task) + "/report.html\">" +
-         htmlEscape(t.task) + "</a></td><td class=n>" +
+    h += "<a href=\"" + rt::escapeMarkup(t.task) + "/report.html\">" +
+         rt::escapeMarkup(t.task) + "</a></td><td class=n>" +
          std::to_string(t.nodes) + "</td><td class=n>" +
          std::to_string(t.edges) + "</td><td class=n>" + fmt(t.loss) +
          (t.reachedTarget ? "" : " (target not reached)") +
@@ -704,8 +683,8 @@ std::string prune::indexHtml(const PruneSummary &s) {
       bool pass = a.verdict == "pass";
       bool fail = a.verdict.rfind("fail", 0) == 0;
       h += "<span class=\"" + std::string(pass ? "pass" : fail ? "fail" : "") +
-           "\" title=\"" + htmlEscape(a.description + ": " + a.verdict) +
-           "\">" + htmlEscape(a.check) + "</span> ";
+           "\" title=\"" + rt::escapeMarkup(a.description + ": " + a.verdict) +
+           "\">" + rt::escapeMarkup(a.check) + "</span> ";
     }
     h += "</td></tr>\n";
   }

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "circ/Report/LossCurve.h"
+#include "circ_runtime/Markup.h"
 
 #include <nlohmann/json.hpp>
 
@@ -162,29 +163,6 @@ struct Axis {
   }
 };
 
-std::string escapeXml(const std::string &s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::string format(const char *fmt, double a) {
   char buf[64];
   std::snprintf(buf, sizeof buf, fmt, a);
@@ -285,13 +263,13 @@ std::string circ::report::renderTrainingCurvesSvg(const TrainingCurves &curves,
       << "\" height=\"" << kSvgHeight << "\" viewBox=\"0 0 " << 2 * kPanelWidth
       << " " << kSvgHeight
       << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-      << "<title>" << escapeXml(title) << "</title>\n"
+      << "<title>" << rt::escapeMarkup(title) << "</title>\n"
       << "<style>.grid{stroke:#e4e4e4}.frame{fill:none;stroke:#444}"
          "polyline{fill:none;stroke-width:1.5}.tick{fill:#444}</style>\n"
       << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       << "<text class=\"title\" x=\"" << kPanelWidth
       << "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">"
-      << escapeXml(title) << "</text>\n";
+      << rt::escapeMarkup(title) << "</text>\n";
   renderPanel(svg, 0, steps, loss, "loss (nats/token)",
               {{"train-loss", "train", "#1f77b4", &curves.trainLoss},
                {"holdout-loss", "holdout", "#d62728", &curves.holdoutLoss}},
