@@ -198,12 +198,8 @@ int circ::driver::runCompare() {
   if (inputs.size() != 2)
     return usageError("expected two files, <sparse.circ> <dense.circ>; run "
                       "'circc compare --help'");
-  for (auto [name, opt] :
-       {std::pair<const char *, cl::opt<int64_t> *>{"--steps", &steps},
-        {"--batch", &batch},
-        {"--threads", &threads}})
-    if (opt->getNumOccurrences() && *opt <= 0)
-      return usageError(Twine(name) + " must be positive");
+  if (int code = checkPositive({&steps, &batch, &threads}))
+    return code;
   if (threads > kMaxThreads)
     return usageError("--threads must be at most " + Twine(kMaxThreads));
   constexpr int64_t kMaxBatch = int64_t(1) << 20; // the prune block's bound

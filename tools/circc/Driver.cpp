@@ -26,6 +26,14 @@ int circ::driver::usageError(const Twine &message) {
   return ExitUsageError;
 }
 
+int circ::driver::checkPositive(
+    std::initializer_list<const cl::opt<int64_t> *> options) {
+  for (const cl::opt<int64_t> *option : options)
+    if (option->getNumOccurrences() && *option <= 0)
+      return usageError("--" + option->ArgStr + " must be positive");
+  return ExitSuccess;
+}
+
 std::optional<frontend::SourceFile> circ::driver::readSource(StringRef path) {
   ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
       MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/false,

@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
 
+#include <initializer_list>
 #include <optional>
 
 namespace circ::driver {
@@ -59,6 +60,11 @@ void printDiagnostics(const frontend::SourceFile &source,
 
 /// Prints `circc: error: <message>` to stderr and returns ExitUsageError.
 int usageError(const llvm::Twine &message);
+
+/// The usage error for the first of `options` given on the command line
+/// with a value <= 0 ("--steps must be positive"), else ExitSuccess.
+int checkPositive(
+    std::initializer_list<const llvm::cl::opt<int64_t> *> options);
 
 /// Reads, parses and checks `path`, printing diagnostics. On success the
 /// spec and its source are returned; otherwise the exit code to use.

@@ -102,12 +102,8 @@ int circ::driver::pruneCheckpointError(const Loaded &loaded,
 int circ::driver::runPrune() {
   if (input.empty())
     return usageError("no input file; run 'circc prune --help'");
-  for (auto [name, opt] : {std::pair<const char *, cl::opt<int64_t> *>{
-                               "--steps", &steps},
-                           {"--audit-steps", &auditSteps},
-                           {"--threads", &threads}})
-    if (opt->getNumOccurrences() && *opt <= 0)
-      return usageError(Twine(name) + " must be positive");
+  if (int code = checkPositive({&steps, &auditSteps, &threads}))
+    return code;
   if (threads > kMaxThreads)
     return usageError("--threads must be at most " + Twine(kMaxThreads));
   Loaded loaded = loadAndCheck(input);

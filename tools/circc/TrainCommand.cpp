@@ -95,14 +95,8 @@ static int refuseCudaDevice(StringRef spelled) {
 int circ::driver::runTrain() {
   if (input.empty())
     return usageError("no input file; run 'circc train --help'");
-  if (steps.getNumOccurrences() && steps <= 0)
-    return usageError("--steps must be positive");
-  if (threads.getNumOccurrences() && threads <= 0)
-    return usageError("--threads must be positive");
-  if (stopAt.getNumOccurrences() && stopAt <= 0)
-    return usageError("--stop-at must be positive");
-  if (checksumEvery <= 0)
-    return usageError("--checksum-every must be positive");
+  if (int code = checkPositive({&steps, &threads, &stopAt, &checksumEvery}))
+    return code;
   Loaded loaded = loadAndCheck(input);
   if (loaded.exitCode != ExitSuccess)
     return loaded.exitCode;
