@@ -21,6 +21,11 @@ std::string sizeText(int64_t nodes, int64_t edges) {
          " edges";
 }
 
+/// A control pruning's circuit size, or that it found none at the target.
+std::string outcomeText(const ControlPruning &r) {
+  return r.reachedTarget ? sizeText(r.nodes, r.edges) : "target not reached";
+}
+
 circuits::AuditRow row(std::string check, std::string description,
                        double value, std::optional<double> reference,
                        std::string verdict) {
@@ -71,9 +76,8 @@ std::vector<circuits::AuditRow> prune::auditRows(const AuditMeasurements &m) {
         "random_init",
         "task loss reached by the same pruning on a randomly initialised "
         "model of the same shape and sparsity (" +
-            (r.reachedTarget ? sizeText(r.nodes, r.edges)
-                             : std::string("target not reached")) +
-            "; unpruned: " + fmt(r.fullLoss) + "); reference: the target",
+            outcomeText(r) + "; unpruned: " + fmt(r.fullLoss) +
+            "); reference: the target",
         r.loss, m.targetLoss,
         r.reachedTarget
             ? "fail: masks alone solve the task on random weights"
@@ -89,9 +93,7 @@ std::vector<circuits::AuditRow> prune::auditRows(const AuditMeasurements &m) {
         "nonsense_task",
         "held-out task loss reached by the same pruning when each pair's "
         "labels are swapped at random (" +
-            (r.reachedTarget ? sizeText(r.nodes, r.edges)
-                             : std::string("target not reached")) +
-            train + "); reference: the target",
+            outcomeText(r) + train + "); reference: the target",
         r.loss, m.targetLoss,
         r.reachedTarget ? "fail: pruning fits labels that carry no task"
                         : "pass"));
