@@ -30,6 +30,7 @@
 //        model-a model-c (default: all)
 //
 //===----------------------------------------------------------------------===//
+#include "Clock.h"
 #include "circ/InitAllDialects.h"
 #include "circ/Target/JIT.h"
 #include "circ/Train/ModelProgram.h"
@@ -60,6 +61,8 @@
 using namespace circ;
 using namespace circ::rt;
 
+using namespace circ::bench;
+
 namespace {
 
 constexpr int64_t kBatch = 16, kCtx = 256;
@@ -67,18 +70,6 @@ constexpr int64_t kBatch = 16, kCtx = 256;
 //===----------------------------------------------------------------------===//
 // Timing and output
 //===----------------------------------------------------------------------===//
-
-double nowMs() {
-  using namespace std::chrono;
-  return duration<double, std::milli>(steady_clock::now().time_since_epoch())
-      .count();
-}
-
-double cpuMs() {
-  timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Clock.h"
 #include "circ/Builder/ModelBuilder.h"
 #include "circ/InitAllDialects.h"
 #include "circ/Target/JIT.h"
@@ -33,17 +34,13 @@
 
 using namespace mlir;
 
+using ::circ::bench::nowMs;
+
 namespace {
 
 [[noreturn]] void die(const std::string &why) {
   std::fprintf(stderr, "fusion_bench: %s\n", why.c_str());
   std::exit(1);
-}
-
-double nowMs() {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 /// Host buffers for every argument of @forward: random tokens, random

@@ -13,6 +13,7 @@
 // because the machine may be shared.
 //
 //===----------------------------------------------------------------------===//
+#include "Clock.h"
 #include "circ_runtime/Checkpoint.h"
 #include "circ_runtime/Corpus.h"
 #include "circ_runtime/ParamStore.h"
@@ -32,20 +33,11 @@ using namespace circ;
 using namespace circ::rt;
 
 namespace {
-double wallNow() {
-  return std::chrono::duration<double>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-double cpuNow() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-}
+/// Seconds of wall and CPU time since construction.
 struct Timer {
-  double wall0 = wallNow(), cpu0 = cpuNow();
-  double wall() const { return wallNow() - wall0; }
-  double cpu() const { return cpuNow() - cpu0; }
+  double wall0 = bench::nowMs(), cpu0 = bench::cpuMs();
+  double wall() const { return (bench::nowMs() - wall0) / 1e3; }
+  double cpu() const { return (bench::cpuMs() - cpu0) / 1e3; }
 };
 
 [[noreturn]] void die(const std::string &message) {

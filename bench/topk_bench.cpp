@@ -20,6 +20,7 @@
 // Usage: topk_bench [repetitions [all|topk|step [d1000|d64]]].
 //
 //===----------------------------------------------------------------------===//
+#include "Clock.h"
 #include "circ_runtime/Optimizer.h"
 #include "circ_runtime/ParamStore.h"
 #include "circ_runtime/Random.h"
@@ -37,6 +38,8 @@
 using namespace circ;
 using namespace circ::rt;
 
+using namespace circ::bench;
+
 namespace {
 
 ModelConfig configC(double density) {
@@ -50,18 +53,6 @@ ModelConfig configC(double density) {
   m.weightDensity = density;
   m.embedDensity = density;
   return m;
-}
-
-double nowMs() {
-  using namespace std::chrono;
-  return duration<double, std::milli>(steady_clock::now().time_since_epoch())
-      .count();
-}
-
-double cpuMs() {
-  timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
 }
 
 /// Wall and CPU time of one run of fn.
